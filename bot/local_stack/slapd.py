@@ -1,0 +1,160 @@
+"""A throwaway OpenLDAP server (mdb + ppolicy) on a free loopback port.
+
+Used by the test fixtures and by ``sspm demo``; it touches nothing outside its folder and is
+stopped by its own process handle (STACK-NOTES.md: slapadd, then slapd -d 0, poll a bind).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.local_stack.ports import free_port, wait_for_port
+from bot.local_stack.seed import (
+    ADMIN_DN,
+    ADMIN_PASSWORD,
+    BASE_DN,
+    SERVICE_DN,
+    SERVICE_PASSWORD,
+    seed_ldif,
+    ssha,
+)
+
+SCHEMA_DIR = Path("/etc/ldap/schema")
+MODULE_DIR = Path("/usr/lib/ldap")
+OWN_SCHEMA = Path(__file__).with_name("sspm.schema")
+
+
+class LocalStackError(RuntimeError):
+    """A throwaway server could not be started (missing package, port, timeout)."""
+
+
+@dataclass(frozen=True)
+class SlapdInfo:
+    url: str
+    port: int
+    base_dn: str
+    admin_dn: str
+    admin_password: str
+    service_dn: str
+    service_password: str
+    workdir: Path
+
+
+def slapd_config(workdir: Path, service_dn: str = SERVICE_DN) -> str:
+    """slapd.conf: the service account has ``write`` (not ``manage``) on passwords, so
+    slapd itself enforces history and length on a reset (STACK-NOTES.md)."""
+    return f"""\
+include {SCHEMA_DIR}/core.schema
+include {SCHEMA_DIR}/cosine.schema
+include {SCHEMA_DIR}/inetorgperson.schema
+include {OWN_SCHEMA}
+modulepath {MODULE_DIR}
+moduleload back_mdb
+moduleload ppolicy
+pidfile {workdir}/slapd.pid
+argsfile {workdir}/slapd.args
+
+database mdb
+maxsize 67108864
+suffix "{BASE_DN}"
+rootdn "{ADMIN_DN}"
+rootpw {ssha(ADMIN_PASSWORD)}
+directory {workdir}/data
+index objectClass eq
+index uid,employeeNumber,mobile eq
+
+overlay ppolicy
+ppolicy_default "cn=default,ou=policies,{BASE_DN}"
+ppolicy_hash_cleartext
+ppolicy_use_lockout
+
+access to attrs=userPassword
+  by dn.exact="{service_dn}" write
+  by self write
+  by anonymous auth
+  by * none
+access to attrs=sspmEnrolment
+  by dn.exact="{service_dn}" write
+  by * none
+access to attrs=pwdReset,pwdAccountLockedTime,objectClass
+  by dn.exact="{service_dn}" write
+  by self read
+  by * none
+access to *
+  by dn.exact="{service_dn}" read
+  by self read
+  by * none
+"""
+
+
+class LocalSlapd:
+    """Start with ``start()``; stop with ``stop()`` (or use as a context manager)."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def info(self) -> SlapdInfo:
+        return SlapdInfo(
+            url=f"ldap://127.0.0.1:{self.port}", port=self.port, base_dn=BASE_DN,
+            admin_dn=ADMIN_DN, admin_password=ADMIN_PASSWORD, service_dn=SERVICE_DN,
+            service_password=SERVICE_PASSWORD, workdir=self.workdir)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self, timeout: float = 10.0) -> SlapdInfo:
+        slapd = shutil.which("slapd") or "/usr/sbin/slapd"
+        slapadd = shutil.which("slapadd") or "/usr/sbin/slapadd"
+        if not Path(slapd).exists():
+            raise LocalStackError("slapd is not installed (apt-get install slapd ldap-utils)")
+        if not (self.workdir / "data").exists():
+            self._initialise(slapadd)
+        self._process = subprocess.Popen(
+            [slapd, "-f", str(self.workdir / "slapd.conf"), "-h",
+             f"ldap://127.0.0.1:{self.port}/", "-d", "0"],
+            stdout=subprocess.DEVNULL, stderr=(self.workdir / "slapd.log").open("ab"))
+        if not wait_for_port(self.port, timeout, self._process):
+            self.stop()
+            raise LocalStackError(f"slapd did not start; see {self.workdir / 'slapd.log'}")
+        return self.info
+
+    def _initialise(self, slapadd: str) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "data").mkdir()
+        (self.workdir / "slapd.conf").write_text(slapd_config(self.workdir))
+        (self.workdir / "seed.ldif").write_text(seed_ldif())
+        result = subprocess.run(
+            [slapadd, "-q", "-f", str(self.workdir / "slapd.conf"), "-l",
+             str(self.workdir / "seed.ldif")], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise LocalStackError(f"slapadd failed: {result.stderr.strip()[-500:]}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    def restart(self) -> None:
+        self.stop()
+        time.sleep(0.05)
+        self.start()
+
+    def __enter__(self) -> SlapdInfo:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

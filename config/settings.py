@@ -1,0 +1,229 @@
+"""Typed, immutable settings: one frozen dataclass per concern.
+
+Each component receives only its own section (a ``DomainSettings`` for one directory,
+``RedisSettings`` for the session store, ...). Secrets are ``Secret`` values whose repr is
+masked. The loader lives in ``config.loader``; this module only declares shapes and
+defaults, and the cross-field rules in ``__post_init__`` so that no invalid value object can
+exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from config.errors import ConfigError
+from config.secret import Secret
+
+Dialect = Literal["openldap", "ad"]
+DEFAULT_DOMAIN = "DEFAULT"
+
+
+@dataclass(frozen=True)
+class AttributeNames:
+    """Directory attribute names; the defaults fit inetOrgPerson on OpenLDAP."""
+
+    username: str = "uid"
+    employee_number: str = "employeeNumber"
+    mobile: str = "mobile"
+    mail: str = "mail"
+    display_name: str = "cn"
+    given_name: str = "givenName"
+    surname: str = "sn"
+    enrolment: str = "sspmEnrolment"
+    member_of: str = "memberOf"
+
+
+@dataclass(frozen=True)
+class DomainSettings:
+    """One authentication domain: its directory, dialect and self-service switch."""
+
+    name: str
+    url: str
+    base_dn: str
+    bind_dn: str
+    bind_password: Secret
+    dialect: Dialect = "openldap"
+    users_dn: str = ""
+    user_object_class: str = "inetOrgPerson"
+    self_service: bool = True
+    protected_groups: tuple[str, ...] = ()
+    protected_dns: tuple[str, ...] = ()
+    connect_timeout: float = 5.0
+    operation_timeout: float = 10.0
+    pool_size: int = 4
+    tls_validate: bool = True
+    tls_ca_file: str = ""
+    attributes: AttributeNames = field(default_factory=AttributeNames)
+
+    def __post_init__(self) -> None:
+        prefix = f"domains.{self.name}"
+        if not self.url.startswith(("ldap://", "ldaps://", "ldapi://")):
+            raise ConfigError(f"{prefix}.url", "must start with ldap://, ldaps:// or ldapi://")
+        if self.dialect not in ("openldap", "ad"):
+            raise ConfigError(f"{prefix}.dialect", "must be 'openldap' or 'ad'")
+        for key in ("base_dn", "bind_dn"):
+            if not getattr(self, key).strip():
+                raise ConfigError(f"{prefix}.{key}", "is required")
+        if not self.bind_password:
+            raise ConfigError(f"{prefix}.bind_password", "is required (set it in the environment)")
+        _positive(f"{prefix}.connect_timeout", self.connect_timeout)
+        _positive(f"{prefix}.operation_timeout", self.operation_timeout)
+        _positive(f"{prefix}.pool_size", self.pool_size)
+
+    @property
+    def search_base(self) -> str:
+        return self.users_dn or self.base_dn
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: Secret = field(default_factory=lambda: Secret("redis://127.0.0.1:6379/0"))
+    key_prefix: str = "sspm:"
+    socket_timeout: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not self.url.reveal().startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("redis.url", "must start with redis://, rediss:// or unix://")
+        _positive("redis.socket_timeout", self.socket_timeout)
+
+
+@dataclass(frozen=True)
+class DialogSettings:
+    """The identity proof's clock and counts (DESIGN.md sections 2 and 5.1 to 5.3)."""
+
+    time_allotment_seconds: int = 300
+    idle_seconds: int = 120
+    questions_enrolled: int = 3
+    questions_asked: int = 2
+    failure_limit: int = 5
+    failure_window_seconds: int = 86_400
+    sender_rate_limit: int = 20
+    sender_rate_window_seconds: int = 3_600
+    default_language: str = "en"
+    languages: tuple[str, ...] = ("en", "fr")
+
+    def __post_init__(self) -> None:
+        for key in ("time_allotment_seconds", "idle_seconds", "questions_enrolled",
+                    "questions_asked", "failure_limit", "failure_window_seconds",
+                    "sender_rate_limit", "sender_rate_window_seconds"):
+            _positive(f"dialog.{key}", getattr(self, key))
+        if self.idle_seconds > self.time_allotment_seconds:
+            raise ConfigError("dialog.idle_seconds", "must not exceed time_allotment_seconds")
+        if self.questions_asked > self.questions_enrolled:
+            raise ConfigError("dialog.questions_asked", "must not exceed questions_enrolled")
+        if self.default_language not in self.languages:
+            raise ConfigError("dialog.default_language", f"must be one of {list(self.languages)}")
+        unknown = set(self.languages) - {"en", "fr"}
+        if unknown:
+            raise ConfigError("dialog.languages", f"no catalogue for {sorted(unknown)}")
+
+
+@dataclass(frozen=True)
+class PasswordSettings:
+    """The product's own password checks (DESIGN.md section 5.7)."""
+
+    min_length: int = 12
+    max_length: int = 128
+    min_score: int = 3
+    org_words: tuple[str, ...] = ()
+    temporary_length: int = 16
+
+    def __post_init__(self) -> None:
+        _positive("password.min_length", self.min_length)
+        if self.max_length < max(64, self.min_length):
+            raise ConfigError("password.max_length", "must allow at least 64 characters")
+        if not 0 <= self.min_score <= 4:
+            raise ConfigError("password.min_score", "must be between 0 and 4")
+        if self.temporary_length < self.min_length:
+            raise ConfigError("password.temporary_length", "must be at least min_length")
+
+
+@dataclass(frozen=True)
+class HelpdeskSettings:
+    """Whom to contact when self-service cannot help."""
+
+    phone: str = ""
+    email: str = ""
+    hours: str = ""
+    registration_authority: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """Per-channel switches: captcha and possession are on unless a trusted setup says otherwise."""
+
+    name: str
+    enabled: bool = True
+    captcha: bool = True
+    possession: bool = True
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str = ""
+    auth_token: Secret = field(default_factory=lambda: Secret(""))
+    from_number: str = ""
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    bot_token: Secret = field(default_factory=lambda: Secret(""))
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    api_base: str = ""
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """Where structured audit records go: a file path, or "-" for standard error."""
+
+    path: str = "-"
+
+
+CHANNEL_NAMES = ("console", "telegram", "sms", "voice", "web")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration, loaded once at start."""
+
+    secret_key: Secret
+    domains: tuple[DomainSettings, ...]
+    default_domain: str = DEFAULT_DOMAIN
+    public_url: str = ""
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    dialog: DialogSettings = field(default_factory=DialogSettings)
+    password: PasswordSettings = field(default_factory=PasswordSettings)
+    helpdesk: HelpdeskSettings = field(default_factory=HelpdeskSettings)
+    channels: tuple[ChannelSettings, ...] = ()
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
+
+    def __post_init__(self) -> None:
+        if len(self.secret_key.reveal()) < 16:
+            raise ConfigError("secret_key", "must be at least 16 characters (SSPM_SECRET_KEY)")
+        if not self.domains:
+            raise ConfigError("domains", "at least one domain is required")
+        if self.default_domain not in {d.name for d in self.domains}:
+            raise ConfigError("default_domain", f"no domain named {self.default_domain!r}")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ConfigError("public_url", "must start with http:// or https://")
+
+    def domain(self, name: str | None = None) -> DomainSettings:
+        wanted = (name or self.default_domain).upper()
+        for domain in self.domains:
+            if domain.name.upper() == wanted:
+                return domain
+        raise KeyError(wanted)
+
+    def channel(self, name: str) -> ChannelSettings:
+        for channel in self.channels:
+            if channel.name == name:
+                return channel
+        return ChannelSettings(name=name)
+
+
+def _positive(key: str, value: float) -> None:
+    if isinstance(value, bool) or value <= 0:
+        raise ConfigError(key, "must be a positive number")
