@@ -1,0 +1,109 @@
+"""The composition root: configuration in, a ready engine (and what channels need) out.
+
+The only place where real adapters are chosen: LdapDirectory per domain, Redis stores,
+the Pillow captcha, Argon2id, JSON-lines audit. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import TextIO
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from bot.audit_log import JsonLinesAudit
+from bot.redis_stores import RedisCounters, RedisEscalations, RedisSessionStore
+from captcha.image import ImageCaptchaRenderer
+from captcha.service import CaptchaService
+from captcha.store import RedisCaptchaStore
+from channels.catalogue import Catalogue
+from config.settings import Settings
+from dialogs.answers import AnswerHasher, Argon2AnswerHasher
+from dialogs.engine import Engine
+from dialogs.engine_settings import ChannelPolicy, Contact, EngineSettings
+from dialogs.memory import SystemClock
+from dialogs.messages import Message
+from dialogs.password_quality import PasswordRules
+from dialogs.ports import Clock
+from dialogs.turn import Services
+from directory import LdapDirectory
+
+
+@dataclass
+class Application:
+    """What the entry points need: the engine, the catalogue, and things to close."""
+
+    engine: Engine
+    catalogue: Catalogue
+    redis: redis.Redis
+    directories: dict[str, LdapDirectory]
+    services: Services
+
+    def close(self) -> None:
+        for directory in self.directories.values():
+            directory.close()
+        self.redis.close()
+
+
+def engine_settings(settings: Settings) -> EngineSettings:
+    d, p, h = settings.dialog, settings.password, settings.helpdesk
+    return EngineSettings(
+        secret_key=settings.secret_key.reveal().encode("utf-8"),
+        time_allotment_seconds=d.time_allotment_seconds, idle_seconds=d.idle_seconds,
+        questions_enrolled=d.questions_enrolled, questions_asked=d.questions_asked,
+        failure_limit=d.failure_limit, failure_window_seconds=d.failure_window_seconds,
+        sender_rate_limit=d.sender_rate_limit,
+        sender_rate_window_seconds=d.sender_rate_window_seconds,
+        default_language=d.default_language, languages=d.languages,
+        password_rules=PasswordRules(min_length=p.min_length, max_length=p.max_length,
+                                     min_score=p.min_score, org_words=p.org_words),
+        contact=Contact(phone=h.phone, email=h.email, hours=h.hours,
+                        registration_authority=h.registration_authority),
+        channels=tuple((c.name, ChannelPolicy(captcha=c.captcha, possession=c.possession))
+                       for c in settings.channels),
+        domains_self_service=tuple((dom.name, dom.self_service) for dom in settings.domains),
+        default_domain=settings.default_domain)
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    """One retry, no backoff: redis-py's default (3 retries with backoff) makes a down Redis
+    cost about 5 s per call, and the person must hear "try again later" quickly (5.10)."""
+    return redis.Redis.from_url(settings.redis.url.reveal(),
+                                socket_timeout=settings.redis.socket_timeout,
+                                socket_connect_timeout=settings.redis.socket_timeout,
+                                retry=Retry(NoBackoff(), 1))
+
+
+def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
+                      hasher: AnswerHasher | None = None, clock: Clock | None = None,
+                      renderer: ImageCaptchaRenderer | None = None) -> Application:
+    """Compose everything from ``settings``; the keyword arguments exist for tests."""
+    clock = clock or SystemClock()
+    client = redis_client(settings)
+    prefix = settings.redis.key_prefix
+    secret = settings.secret_key.reveal().encode("utf-8")
+    directories = {d.name: LdapDirectory(d) for d in settings.domains}
+    catalogue = Catalogue.load()
+    captchas = CaptchaService(renderer or ImageCaptchaRenderer(),
+                              RedisCaptchaStore(client, secret, prefix=prefix + "captcha:"),
+                              ttl_seconds=settings.dialog.time_allotment_seconds)
+    audit = _audit(settings, audit_stream, clock)
+    services = Services(
+        settings=engine_settings(settings), directories=directories, captchas=captchas,
+        counters=RedisCounters(client, prefix), escalations=RedisEscalations(
+            client, prefix, clock=clock), audit=audit, clock=clock,
+        hasher=hasher or Argon2AnswerHasher(),
+        question_text=lambda qid, lang: catalogue.render(Message.of(qid), lang))
+    engine = Engine(services, RedisSessionStore(client, prefix))
+    return Application(engine, catalogue, client, directories, services)
+
+
+def _audit(settings: Settings, stream: TextIO | None, clock: Clock) -> JsonLinesAudit:
+    if stream is not None:
+        return JsonLinesAudit(stream=stream, clock=clock)
+    if settings.audit.path == "-":
+        return JsonLinesAudit(stream=sys.stderr, clock=clock)
+    return JsonLinesAudit(path=settings.audit.path, clock=clock)

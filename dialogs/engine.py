@@ -1,0 +1,172 @@
+"""The dialog engine: one event plus the stored session in, new session plus actions out.
+
+``Engine.handle`` holds the conversation's lock for the whole turn (state is loaded *after*
+the lock is taken), so concurrent deliveries never interleave; a retried delivery
+(same ``event_id``) is processed once. Global words (``menu``, ``cancel``, ``help``,
+``language``) work in every state. Expiry of the time allotment or of the idle limit gives a
+friendly restart. A directory or store failure gives "try again later" and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dialogs.actions import Action, End, Say, UseLanguage
+from dialogs.directory_port import DirectoryUnavailable
+from dialogs.events import ConversationKey, Event
+from dialogs.flow import ANY, END, SAME, Flows
+from dialogs.flows import change_password, enrol, forgot_password, menu, unlock_account
+from dialogs.messages import Message
+from dialogs.ports import Lookup, SessionStore, StoreUnavailable
+from dialogs.sealing import Sealer
+from dialogs.steps import identify, new_password, prove
+from dialogs.turn import Services, Session, Turn
+
+log = logging.getLogger(__name__)
+
+COMMANDS = {
+    "menu": "menu", "*": "menu", "cancel": "cancel", "annuler": "cancel", "stop": "cancel",
+    "help": "help", "aide": "help", "?": "help", "language": "language", "langue": "language",
+}
+MAX_CHAIN = 12  # automatic steps chained in one turn; a bound against a flow loop
+EVENT_ID_TTL = 86_400
+
+
+def all_flows() -> Flows:
+    flows = Flows()
+    for module in (menu, identify, prove, new_password, forgot_password, unlock_account,
+                   change_password, enrol):
+        flows.add(*module.STATES)
+    flows.check()
+    return flows
+
+
+class Engine:
+    def __init__(self, services: Services, sessions: SessionStore,
+                 flows: Flows | None = None) -> None:
+        self.services = services
+        self.sessions = sessions
+        self.flows = flows or all_flows()
+        self.sealer = Sealer(services.settings.secret_key)
+
+    def handle(self, key: ConversationKey, event: Event) -> list[Action]:
+        try:
+            with self.sessions.lock(str(key)):
+                return self._handle_locked(key, event)
+        except (StoreUnavailable, DirectoryUnavailable) as exc:
+            log.warning("turn failed: %s", type(exc).__name__,
+                        extra={"channel": key.channel, "error": str(exc)})
+            return self._unavailable()
+
+    def _handle_locked(self, key: ConversationKey, event: Event) -> list[Action]:
+        if event.event_id and not self.sessions.first_delivery(
+                f"{key.channel}:{event.event_id}", EVENT_ID_TTL):
+            return []
+        now = self.services.clock.now()
+        session, expired = self._load(str(key), now)
+        if session.started == 0.0 and not expired:
+            session.language = self._language(event)
+        turn = Turn(self.services, key, event, session, now, self.sealer)
+        language = session.language
+        self._run(turn, expired)
+        self._persist(str(key), turn)
+        return [UseLanguage(language), *turn.actions]
+
+    def _load(self, key: str, now: float) -> tuple[Session, bool]:
+        loaded = self.sessions.load(key)
+        if isinstance(loaded, Lookup):
+            return Session(started=0.0), loaded is Lookup.EXPIRED
+        session = Session.from_record(loaded)
+        idle = now - session.last_seen > self.services.settings.idle_seconds
+        over = bool(session.deadline) and now > session.deadline
+        if idle or over:
+            return Session(language=session.language), True
+        return session, False
+
+    def _language(self, event: Event) -> str:
+        settings = self.services.settings
+        hint = (event.language_hint or "")[:2].lower()
+        return hint if hint in settings.languages else settings.default_language
+
+    def _run(self, turn: Turn, expired: bool) -> None:
+        event = turn.event
+        if expired or turn.session.started == 0.0 or event.kind == "start":
+            fresh_words = turn.session.started == 0.0 and not expired
+            turn.session.started = turn.now
+            turn.session.data = {}
+            turn.say("session.expired" if expired else "menu.welcome")
+            if fresh_words and event.kind in ("text", "choice") and menu.is_menu_word(turn.text):
+                self._receive(turn)  # a first message like "forgot" starts that flow
+                return
+            self._enter(turn, "menu:choose")
+            return
+        if event.kind == "timeout":
+            self._enter(turn, turn.session.state)  # nothing heard: ask again
+            return
+        command = COMMANDS.get(turn.text.casefold()) if event.kind != "digits" else None
+        if command is not None:
+            turn.forget_secret_message()  # in a secret prompt, even a word is deleted
+            self._command(turn, command)
+            return
+        self._receive(turn)
+
+    def _command(self, turn: Turn, command: str) -> None:
+        if command == "cancel":
+            turn.say("common.cancelled")
+            turn.end()
+        elif command == "menu":
+            turn.session.data = {}
+            self._enter(turn, "menu:choose")
+        elif command == "help":
+            state = turn.session.state
+            turn.say(f"help.{state.split(':', 1)[0]}", **turn.contact_params())
+            self._enter(turn, state)
+        else:
+            turn.data["return_to"] = turn.session.state
+            self._enter(turn, "language:choose")
+
+    def _receive(self, turn: Turn) -> None:
+        state = self.flows.get(turn.session.state)
+        target = state.receive(turn)
+        self._go(turn, state.name, target)
+
+    def _go(self, turn: Turn, origin: str, target: str) -> None:
+        for _ in range(MAX_CHAIN):
+            allowed = self.flows.get(origin).goes_to
+            if target not in allowed and ANY not in allowed and target != origin:
+                raise RuntimeError(f"undeclared transition {origin} -> {target}")
+            if target == END:
+                turn.end()
+                return
+            if target == SAME:
+                target = origin
+            turn.session.state = target
+            following = self.flows.get(target).prompt(turn)
+            if following is None:
+                return
+            origin, target = target, following
+        raise RuntimeError(f"too many automatic steps from {origin}")
+
+    def _enter(self, turn: Turn, state: str) -> None:
+        turn.session.state = state
+        following = self.flows.get(state).prompt(turn)
+        if following is not None:
+            self._go(turn, state, following)
+
+    def _persist(self, key: str, turn: Turn) -> None:
+        if turn.ended:
+            self.sessions.delete(key)
+            return
+        turn.session.last_seen = turn.now
+        settings = self.services.settings
+        if turn.session.deadline:
+            ttl = max(1, int(turn.session.deadline - turn.now) + 1)
+        else:
+            ttl = settings.time_allotment_seconds
+        self.sessions.save(key, turn.session.to_record(), ttl)
+
+    def _unavailable(self) -> list[Action]:
+        contact = self.services.settings.contact
+        return [Say(Message.of("service.unavailable", phone=contact.phone or "-",
+                               email=contact.email or "-",
+                               authority=contact.registration_authority or "-")), End()]

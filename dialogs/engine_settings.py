@@ -1,0 +1,61 @@
+"""The engine's own settings: a frozen value built by ``bot/`` from the configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dialogs.password_quality import PasswordRules
+
+
+@dataclass(frozen=True)
+class ChannelPolicy:
+    """Per-channel switches; captcha and possession are on unless a trusted setup says not."""
+
+    captcha: bool = True
+    possession: bool = True
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Whom to contact when self-service cannot help."""
+
+    phone: str = ""
+    email: str = ""
+    hours: str = ""
+    registration_authority: str = ""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    secret_key: bytes
+    time_allotment_seconds: int = 300
+    idle_seconds: int = 120
+    questions_enrolled: int = 3
+    questions_asked: int = 2
+    failure_limit: int = 5
+    failure_window_seconds: int = 86_400
+    sender_rate_limit: int = 20
+    sender_rate_window_seconds: int = 3_600
+    # Wrong current passwords the bot lets through per account and window: kept below any
+    # sane directory lockout threshold so the bot can never be used to lock an account.
+    bind_failure_limit: int = 2
+    captcha_attempts: int = 3
+    code_attempts: int = 3
+    code_digits: int = 6
+    code_ttl_seconds: int = 600
+    default_language: str = "en"
+    languages: tuple[str, ...] = ("en", "fr")
+    password_rules: PasswordRules = field(default_factory=PasswordRules)
+    contact: Contact = field(default_factory=Contact)
+    channels: tuple[tuple[str, ChannelPolicy], ...] = ()
+    domains_self_service: tuple[tuple[str, bool], ...] = ()
+    default_domain: str = "DEFAULT"
+    # Channels where a new password must never be typed (SMS, voice): they get a
+    # temporary password sent by SMS instead.
+    no_password_channels: tuple[str, ...] = ("sms", "voice")
+
+    def channel(self, name: str) -> ChannelPolicy:
+        return dict(self.channels).get(name, ChannelPolicy())
+
+    def self_service(self, domain: str) -> bool:
+        return dict(self.domains_self_service).get(domain, True)

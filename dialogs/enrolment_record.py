@@ -1,0 +1,61 @@
+"""The enrolment record stored in the directory: JSON, no clear secret.
+
+``questions`` pairs question ids with Argon2id hashes of the normalised answers; the mobile
+and Telegram id are the bound channel identities; ``voice_pin`` is an Argon2id hash or empty;
+``epoch`` changes which enrolled questions a proof asks, and moves only on a successful proof.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class EnrolmentRecord:
+    questions: tuple[tuple[str, str], ...]
+    mobile: str = ""
+    telegram_id: str = ""
+    voice_pin: str = ""
+    language: str = "en"
+    epoch: int = 0
+    enrolled_at: float = 0.0
+
+    @property
+    def question_ids(self) -> tuple[str, ...]:
+        return tuple(q for q, _ in self.questions)
+
+    def hash_for(self, question_id: str) -> str | None:
+        return dict(self.questions).get(question_id)
+
+    def next_epoch(self) -> EnrolmentRecord:
+        return replace(self, epoch=self.epoch + 1)
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "v": VERSION, "questions": [{"id": q, "hash": h} for q, h in self.questions],
+            "mobile": self.mobile, "telegram_id": self.telegram_id,
+            "voice_pin": self.voice_pin, "language": self.language, "epoch": self.epoch,
+            "enrolled_at": self.enrolled_at}, separators=(",", ":"), sort_keys=True)
+
+    @staticmethod
+    def from_json(text: str | None) -> EnrolmentRecord | None:
+        """The record, or None when absent or unreadable (treated as not enrolled)."""
+        if not text:
+            return None
+        try:
+            data: dict[str, Any] = json.loads(text)
+            if data.get("v") != VERSION:
+                return None
+            questions = tuple((str(q["id"]), str(q["hash"])) for q in data["questions"])
+            return EnrolmentRecord(
+                questions=questions, mobile=str(data.get("mobile", "")),
+                telegram_id=str(data.get("telegram_id", "")),
+                voice_pin=str(data.get("voice_pin", "")),
+                language=str(data.get("language", "en")), epoch=int(data.get("epoch", 0)),
+                enrolled_at=float(data.get("enrolled_at", 0.0)))
+        except (ValueError, KeyError, TypeError):
+            return None

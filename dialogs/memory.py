@@ -1,0 +1,300 @@
+"""In-memory implementations of the ports in ``dialogs.ports``, and the helpers they share.
+
+They exist for fast tests and the console demo; production uses ``bot.redis_stores`` and
+``bot.audit_log``. Both families pass the same contract tests (``tests/stores/``), so what is
+true here is true against Redis: records round-trip through JSON (only JSON primitives
+survive, anything else is a ``TypeError`` at save), TTLs run on the injected ``Clock``, and
+``load`` tells an expired conversation (``Lookup.EXPIRED``) from one never seen (``Lookup.NEW``).
+
+Pure Python: no I/O here (``dialogs/`` never imports redis and friends).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
+from typing import Any
+
+from dialogs.ports import Clock, Escalation, Lookup, StoreUnavailable
+
+# After a record's TTL runs out, how long ``load`` still remembers that it existed, so a
+# person who comes back late is told "your session expired" rather than greeted as new.
+TRACE_SECONDS = 86_400
+
+# Ticket ids are read over the phone and typed by help desk agents: no 0/O, 1/I/L, 5/S, 8/B.
+TICKET_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"
+TICKET_LENGTH = 8
+
+# Field names an audit record refuses (case-insensitive substrings): callers must never pass
+# a secret, and a name like these is the most likely sign that one is about to be logged.
+SECRET_FIELD_WORDS = ("password", "answer", "code", "secret", "token", "pin")
+
+# Keys an audit record always has; a free-form field may not overwrite them.
+AUDIT_RESERVED = frozenset({"ts", "event", "result", "channel", "who"})
+
+
+def encode_record(record: dict[str, Any]) -> str:
+    """The JSON text stored for a session record; ``TypeError`` if it is not pure JSON.
+
+    NaN and infinities are refused too: they are not JSON, and another reader would choke.
+    """
+    if not isinstance(record, dict):
+        raise TypeError(f"a session record must be a dict, not {type(record).__name__}")
+    try:
+        return json.dumps(record, separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:
+        raise TypeError(f"session record is not JSON: {exc}") from exc
+
+
+def decode_record(text: str | bytes) -> dict[str, Any]:
+    """The inverse of ``encode_record``."""
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise TypeError("stored session record is not a JSON object")
+    return value
+
+
+def new_ticket_id() -> str:
+    """A short, unguessable, human-readable ticket id such as ``T-7KQ4MZ2X``."""
+    return "T-" + "".join(secrets.choice(TICKET_ALPHABET) for _ in range(TICKET_LENGTH))
+
+
+def check_audit_fields(fields: Mapping[str, object]) -> None:
+    """Refuse secret-looking or reserved field names and non-primitive values (``ValueError``
+    / ``TypeError``), before anything is written."""
+    for name, value in fields.items():
+        lowered = name.lower()
+        if any(word in lowered for word in SECRET_FIELD_WORDS):
+            raise ValueError(f"audit field {name!r} looks like a secret; never audit secrets")
+        if lowered in AUDIT_RESERVED:
+            raise ValueError(f"audit field {name!r} is reserved")
+        if not isinstance(value, str | int | bool):
+            raise TypeError(f"audit field {name!r} must be str, int or bool")
+
+
+def _positive(seconds: int, what: str) -> int:
+    # Redis refuses EX 0 with an obscure error; refuse it here too so both behave alike.
+    if seconds < 1:
+        raise ValueError(f"{what} must be at least 1 second, got {seconds}")
+    return seconds
+
+
+class SystemClock:
+    """The wall clock (deadlines are shown to people, so not ``time.monotonic``)."""
+
+    def now(self) -> float:
+        return time.time()
+
+
+class ManualClock:
+    """A clock that moves only when told to: TTL tests without sleeping."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+class _Expiring:
+    """A dict of values with deadlines on a clock; expired entries read as absent."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._items: dict[str, tuple[float, Any]] = {}
+        self._writes = 0
+
+    def item(self, key: str) -> tuple[float, Any] | None:
+        """``(deadline, value)``, or None once the deadline has passed."""
+        item = self._items.get(key)
+        if item is not None and item[0] <= self._clock.now():
+            del self._items[key]
+            return None
+        return item
+
+    def get(self, key: str) -> Any | None:
+        item = self.item(key)
+        return item[1] if item is not None else None
+
+    def put(self, key: str, value: Any, seconds: float) -> None:
+        self.put_until(key, value, self._clock.now() + seconds)
+
+    def put_until(self, key: str, value: Any, deadline: float) -> None:
+        self._items[key] = (deadline, value)
+        self._writes += 1
+        if self._writes % 256 == 0:
+            self._sweep()
+
+    def pop(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    def _sweep(self) -> None:
+        # Without this, a long-running demo would keep every conversation it ever saw.
+        now = self._clock.now()
+        for key in [k for k, (deadline, _) in self._items.items() if deadline <= now]:
+            del self._items[key]
+
+
+class _KeyLocks:
+    """One ``RLock`` per key, created on demand and dropped when nobody holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.RLock, int]] = {}
+
+    @contextmanager
+    def hold(self, key: str, wait: float) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(key, (threading.RLock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            if not lock.acquire(timeout=wait):
+                raise StoreUnavailable(f"lock for {key!r} not acquired within {wait} s")
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            with self._guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+
+class MemorySessionStore:
+    """``SessionStore`` in a dict. ``lock`` is a per-key re-entrant lock; like the Redis store
+    it raises ``StoreUnavailable`` when it cannot be taken within ``lock_wait`` seconds.
+
+    ``Lookup.EXPIRED`` is reported until the next ``save`` or ``delete`` of that key.
+    """
+
+    def __init__(self, clock: Clock, lock_wait: float = 10.0) -> None:
+        self._guard = threading.Lock()
+        self._records = _Expiring(clock)
+        self._traces = _Expiring(clock)
+        self._events = _Expiring(clock)
+        self._locks = _KeyLocks()
+        self._lock_wait = lock_wait
+
+    def lock(self, key: str) -> AbstractContextManager[None]:
+        return self._locks.hold(key, self._lock_wait)
+
+    def load(self, key: str) -> dict[str, Any] | Lookup:
+        with self._guard:
+            text = self._records.get(key)
+            if text is not None:
+                return decode_record(text)
+            return Lookup.EXPIRED if self._traces.get(key) is not None else Lookup.NEW
+
+    def save(self, key: str, record: dict[str, Any], ttl_seconds: int) -> None:
+        text = encode_record(record)
+        ttl = _positive(ttl_seconds, "ttl_seconds")
+        with self._guard:
+            self._records.put(key, text, ttl)
+            self._traces.put(key, True, ttl + TRACE_SECONDS)
+
+    def delete(self, key: str) -> None:
+        with self._guard:
+            self._records.pop(key)
+            self._traces.pop(key)
+
+    def first_delivery(self, event_id: str, ttl_seconds: int) -> bool:
+        ttl = _positive(ttl_seconds, "ttl_seconds")
+        with self._guard:
+            if self._events.get(event_id) is not None:
+                return False
+            self._events.put(event_id, True, ttl)
+            return True
+
+
+class MemoryCounters:
+    """``Counters`` in a dict: a fixed window that starts at the first increment."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._guard = threading.Lock()
+        self._counts = _Expiring(clock)
+        self._blocks = _Expiring(clock)
+
+    def count(self, key: str) -> int:
+        with self._guard:
+            value = self._counts.get(key)
+            return int(value) if value is not None else 0
+
+    def increment(self, key: str, window_seconds: int) -> int:
+        window = _positive(window_seconds, "window_seconds")
+        with self._guard:
+            item = self._counts.item(key)
+            if item is None:
+                self._counts.put(key, 1, window)
+                return 1
+            # Keep the deadline set by the first increment: the window does not slide.
+            deadline, value = item
+            self._counts.put_until(key, value + 1, deadline)
+            return int(value) + 1
+
+    def block(self, key: str, seconds: int) -> None:
+        ttl = _positive(seconds, "seconds")
+        with self._guard:
+            self._blocks.put(key, True, ttl)
+
+    def blocked(self, key: str) -> bool:
+        with self._guard:
+            return self._blocks.get(key) is not None
+
+    def clear(self, key: str) -> None:
+        with self._guard:
+            self._counts.pop(key)
+            self._blocks.pop(key)
+
+
+class MemoryEscalations:
+    """``Escalations`` in a list, capped at ``maxlen`` like the Redis stream."""
+
+    def __init__(self, clock: Clock, maxlen: int = 10_000) -> None:
+        self._guard = threading.Lock()
+        self._clock = clock
+        self._maxlen = maxlen
+        self._items: list[tuple[str, Escalation]] = []
+
+    def raise_escalation(self, escalation: Escalation) -> str:
+        if not escalation.created_at:
+            escalation = replace(escalation, created_at=self._clock.now())
+        ticket = new_ticket_id()
+        with self._guard:
+            self._items.append((ticket, escalation))
+            del self._items[:-self._maxlen]
+        return ticket
+
+    def recent(self, count: int = 50) -> Iterator[tuple[str, Escalation]]:
+        with self._guard:
+            newest_first = self._items[::-1][:count]
+        return iter(newest_first)
+
+
+class MemoryAudit:
+    """``Audit`` into ``.records``: a list of dicts (no timestamp: tests compare them)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self.records: list[dict[str, str | int | bool]] = []
+
+    def record(self, event: str, *, result: str, channel: str, who: str = "",
+               **fields: str | int | bool) -> None:
+        check_audit_fields(fields)
+        entry: dict[str, str | int | bool] = {
+            "event": event, "result": result, "channel": channel, "who": who, **fields}
+        with self._guard:
+            self.records.append(entry)

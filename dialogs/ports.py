@@ -1,0 +1,109 @@
+"""The engine's ports besides the directory and captchas: small ``typing.Protocol``s.
+
+Real implementations live outside ``dialogs/`` (``bot.redis_stores``, ``bot.audit_log``);
+in-memory ones for fast tests live in ``dialogs.memory``. Values crossing these ports are
+JSON primitives only, and never a secret in clear (DESIGN.md section 5.11).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+
+class StoreUnavailable(Exception):
+    """The session store (Redis) is down or too slow; nothing was changed."""
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the epoch (wall clock: deadlines are shown to people)."""
+        ...
+
+
+class Lookup(Enum):
+    """Why ``SessionStore.load`` found no live record."""
+
+    NEW = "new"
+    EXPIRED = "expired"
+
+
+class SessionStore(Protocol):
+    """One JSON record per conversation, with one TTL; a per-conversation lock.
+
+    ``load`` returns the record, or ``Lookup.EXPIRED`` when a record existed recently but its
+    TTL ran out (so the person gets a friendly restart), or ``Lookup.NEW``.
+    """
+
+    def lock(self, key: str) -> AbstractContextManager[None]:
+        """Hold while handling one event, so concurrent events never interleave."""
+        ...
+
+    def load(self, key: str) -> dict[str, Any] | Lookup:
+        ...
+
+    def save(self, key: str, record: dict[str, Any], ttl_seconds: int) -> None:
+        ...
+
+    def delete(self, key: str) -> None:
+        ...
+
+    def first_delivery(self, event_id: str, ttl_seconds: int) -> bool:
+        """True the first time ``event_id`` is seen; False for a retried delivery."""
+        ...
+
+
+class Counters(Protocol):
+    """Shared counters and blocks (every channel and worker sees the same ones)."""
+
+    def count(self, key: str) -> int:
+        ...
+
+    def increment(self, key: str, window_seconds: int) -> int:
+        """Add one; the window starts at the first increment. Returns the new count."""
+        ...
+
+    def block(self, key: str, seconds: int) -> None:
+        ...
+
+    def blocked(self, key: str) -> bool:
+        ...
+
+    def clear(self, key: str) -> None:
+        ...
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """What the help desk receives: context, never a secret."""
+
+    reason: str
+    channel: str
+    domain: str
+    username: str = ""
+    passed: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    language: str = "en"
+    contact: str = ""
+    created_at: float = 0.0
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+
+class Escalations(Protocol):
+    def raise_escalation(self, escalation: Escalation) -> str:
+        """Record the escalation; return its ticket id."""
+        ...
+
+    def recent(self, count: int = 50) -> Iterator[tuple[str, Escalation]]:
+        """Newest first."""
+        ...
+
+
+class Audit(Protocol):
+    def record(self, event: str, *, result: str, channel: str, who: str = "",
+               **fields: str | int | bool) -> None:
+        """One structured audit record; callers never pass a secret."""
+        ...

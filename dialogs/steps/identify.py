@@ -1,0 +1,130 @@
+"""Shared steps: who is this (username) and are they a person (captcha).
+
+No enumeration (DESIGN.md 5.2): an unknown user, a user who never enrolled and an enrolled
+user get the same prompts. Unknown and not-enrolled users get decoy questions derived from a
+keyed hash of the username, stable across attempts; the difference is only remembered in
+the session, never shown.
+"""
+
+from __future__ import annotations
+
+from dialogs.actions import ShowCaptcha
+from dialogs.directory_port import Account
+from dialogs.enrolment_record import EnrolmentRecord
+from dialogs.flow import END, SAME, State
+from dialogs.messages import Message
+from dialogs.questions import choose_asked_questions, choose_decoy_questions
+from dialogs.turn import Turn
+
+MAX_LOGIN = 256
+
+
+def split_login(text: str, default_domain: str) -> tuple[str, str]:
+    """``PARTNERS\\jdoe`` -> (``PARTNERS``, ``jdoe``); a bare name is in the default domain."""
+    if "\\" in text:
+        domain, _, login = text.partition("\\")
+        return domain.strip().upper(), login.strip()
+    return default_domain, text.strip()
+
+
+def account_counter(turn: Turn, domain: str, login: str) -> str:
+    """The failure counter of an account name, whether or not the account exists."""
+    return "fail:" + turn.sealer.keyed_digest("account", domain, login.casefold())
+
+
+def sender_allowed(turn: Turn) -> bool:
+    """Per-sender rate limit on starting a flow (DESIGN.md 5.3)."""
+    key = "sender:" + turn.sealer.keyed_digest("sender", turn.key.channel, turn.key.sender)
+    count = turn.services.counters.increment(key, turn.settings.sender_rate_window_seconds)
+    return count <= turn.settings.sender_rate_limit
+
+
+def throttled(turn: Turn) -> bool:
+    """Checked before any answer is evaluated, so a throttled guess costs no KDF work."""
+    key = str(turn.data.get("counter", ""))
+    return bool(key) and turn.services.counters.blocked(key)
+
+
+def refuse_throttled(turn: Turn) -> str:
+    turn.audit("proof", "throttled")
+    turn.say("proof.throttled", **turn.contact_params())
+    return END
+
+
+# -- username ----------------------------------------------------------------------------------
+
+def prompt_username(turn: Turn) -> None:
+    turn.ask("proof.ask_username", countdown=True)
+
+
+def receive_username(turn: Turn) -> str:
+    domain, login = split_login(turn.text, turn.settings.default_domain)
+    if not login or len(login) > MAX_LOGIN:
+        turn.say("proof.username_invalid")
+        return SAME
+    if not turn.settings.self_service(domain):
+        turn.say("proof.domain_off", **turn.contact_params())
+        return END
+    turn.data.update(domain=domain, login=login, who=f"{domain}\\{login}",
+                     counter=account_counter(turn, domain, login))
+    if throttled(turn):
+        return refuse_throttled(turn)
+    directory = turn.directory(domain)
+    account = directory.find_account(login) if directory is not None else None
+    choose_questions(turn, account)
+    turn.audit("proof.start", "ok", flow=str(turn.data.get("flow", "")))
+    if turn.settings.channel(turn.key.channel).captcha:
+        turn.data["after_captcha"] = "proof:answer"
+        return "proof:captcha"
+    return "proof:answer"
+
+
+def choose_questions(turn: Turn, account: Account | None) -> None:
+    """Real questions for an enrolled account, stable decoys for anyone else."""
+    settings = turn.settings
+    key = turn.settings.secret_key
+    record = EnrolmentRecord.from_json(account.enrolment) if account is not None else None
+    login = str(turn.data["login"])
+    enrolled = record is not None and len(record.questions) >= settings.questions_asked
+    if account is not None and record is not None and enrolled:
+        questions = choose_asked_questions(key, account.username, record.question_ids,
+                                           settings.questions_asked, record.epoch)
+        turn.data.update(dn=account.dn, real=True)
+    else:
+        questions = choose_decoy_questions(key, login, settings.questions_asked)
+        turn.data.update(dn=account.dn if account is not None else "", real=False)
+    turn.data.update(questions=list(questions), answered=0, answers_ok=True)
+
+
+# -- captcha -----------------------------------------------------------------------------------
+
+def prompt_captcha(turn: Turn) -> None:
+    kind = "spoken" if turn.key.channel == "voice" else "image"
+    challenge = turn.services.captchas.new_challenge(turn.conversation, kind)
+    turn.data["captcha_id"] = challenge.id
+    prompt = "captcha.ask_spoken" if kind == "spoken" else "captcha.ask_image"
+    turn.actions.append(ShowCaptcha(challenge, Message.of(prompt), turn.seconds_left()))
+
+
+def receive_captcha(turn: Turn) -> str:
+    challenge_id = str(turn.data.pop("captcha_id", ""))
+    solved = bool(challenge_id) and turn.services.captchas.check(
+        turn.conversation, challenge_id, turn.text)
+    turn.audit("captcha", "ok" if solved else "failed")
+    if solved:
+        return str(turn.data.get("after_captcha", "proof:answer"))
+    fails = int(turn.data.get("captcha_fails", 0)) + 1
+    turn.data["captcha_fails"] = fails
+    if fails >= turn.settings.captcha_attempts:
+        turn.say("proof.failed", **turn.contact_params())
+        return END
+    turn.say("captcha.wrong")
+    return SAME
+
+
+STATES = (
+    State("proof:username", prompt_username, receive_username,
+          ("proof:captcha", "proof:answer", SAME, END), countdown=True),
+    State("proof:captcha", prompt_captcha, receive_captcha,
+          ("proof:answer", "change:current", "enrol:password", SAME, END), countdown=True),
+)

@@ -1,0 +1,157 @@
+"""Shared steps: the enrolled answers, the possession check, and the proof's verdict.
+
+Every answer costs the same KDF work whether the account is real or a decoy, and nothing is
+revealed until the whole proof is done (DESIGN.md 5.1 to 5.3). One message for every failure.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from dialogs.actions import SendSms
+from dialogs.answers import normalise_answer
+from dialogs.directory_port import Account
+from dialogs.enrolment_record import EnrolmentRecord
+from dialogs.flow import END, SAME, State, automatic
+from dialogs.messages import Message
+from dialogs.steps.identify import refuse_throttled, throttled
+from dialogs.turn import Turn
+
+
+def _record(turn: Turn) -> tuple[Account | None, EnrolmentRecord | None]:
+    if not turn.data.get("real"):
+        return None, None
+    account = turn.account()
+    record = EnrolmentRecord.from_json(account.enrolment) if account is not None else None
+    return account, record
+
+
+# -- answers -----------------------------------------------------------------------------------
+
+def prompt_answer(turn: Turn) -> None:
+    questions = list(turn.data.get("questions", []))
+    index = int(turn.data.get("answered", 0))
+    turn.ask("proof.ask_question", secret_input=True, countdown=True,
+             question_msg=questions[index], number=index + 1, total=len(questions))
+
+
+def receive_answer(turn: Turn) -> str:
+    turn.forget_secret_message()
+    if throttled(turn):
+        return refuse_throttled(turn)
+    questions = list(turn.data.get("questions", []))
+    index = int(turn.data.get("answered", 0))
+    normalised = normalise_answer(turn.event.text)
+    _account, record = _record(turn)
+    stored = record.hash_for(questions[index]) if record is not None else None
+    if stored is not None:
+        correct = turn.services.hasher.verify(stored, normalised)
+    else:
+        turn.services.hasher.burn(normalised)  # a decoy answer costs a real one's KDF work
+        correct = False
+    turn.data["answers_ok"] = bool(turn.data.get("answers_ok", True)) and correct
+    turn.data["answered"] = index + 1
+    if index + 1 < len(questions):
+        return SAME
+    turn.audit("answers", "ok" if turn.data["answers_ok"] else "failed")
+    return "proof:code"
+
+
+# -- possession ----------------------------------------------------------------------------------
+
+def prompt_code(turn: Turn) -> str | None:
+    """The bound Telegram account, or a one-time code sent to the enrolled mobile."""
+    policy = turn.settings.channel(turn.key.channel)
+    _account, record = _record(turn)
+    if not policy.possession:
+        turn.data["possession_ok"] = True
+        return "proof:verdict"
+    if record is not None and turn.key.channel == "telegram" and record.telegram_id \
+            and record.telegram_id == turn.key.sender:
+        turn.data["possession_ok"] = True
+        return "proof:verdict"
+    if "code_digest" not in turn.data:
+        send_code(turn, record.mobile if record is not None else "")
+    turn.ask("proof.ask_code", secret_input=True, countdown=True, expect="digits")
+    return None
+
+
+def send_code(turn: Turn, mobile: str) -> None:
+    """A fresh single-use code, kept only as a keyed digest bound to this conversation.
+
+    Decoys get the same words and no SMS, so nothing tells them apart on this channel.
+    """
+    digits = turn.settings.code_digits
+    code = f"{secrets.randbelow(10 ** digits):0{digits}d}"
+    turn.data.update(code_digest=turn.sealer.keyed_digest("code", turn.conversation, code),
+                     code_expires=turn.now + turn.settings.code_ttl_seconds, code_tries=0)
+    if mobile:
+        turn.actions.append(SendSms(mobile, Message.of("proof.code_sms", code=code), secret=True))
+    turn.say("proof.code_sent")
+
+
+def receive_code(turn: Turn) -> str:
+    turn.forget_secret_message()
+    typed = "".join(ch for ch in turn.text if ch.isdigit())
+    expected = str(turn.data.get("code_digest", ""))
+    fresh = turn.now <= float(turn.data.get("code_expires", 0))
+    digest = turn.sealer.keyed_digest("code", turn.conversation, typed)
+    if expected and fresh and turn.sealer.digests_equal(digest, expected):
+        turn.data.pop("code_digest", None)  # single use
+        turn.data["possession_ok"] = True
+        turn.audit("code", "ok")
+        return "proof:verdict"
+    tries = int(turn.data.get("code_tries", 0)) + 1
+    turn.data["code_tries"] = tries
+    turn.audit("code", "failed")
+    if tries >= turn.settings.code_attempts or not fresh:
+        turn.data.pop("code_digest", None)
+        turn.data["possession_ok"] = False
+        return "proof:verdict"
+    turn.say("proof.code_wrong")
+    return SAME
+
+
+# -- verdict -------------------------------------------------------------------------------------
+
+def verdict(turn: Turn) -> str:
+    account, record = _record(turn)
+    proven = (account is not None and record is not None and bool(turn.data.get("answers_ok"))
+              and bool(turn.data.get("possession_ok")))
+    if not proven or account is None or record is None:
+        return _failed(turn)
+    directory = turn.directory(account.domain)
+    if directory is not None:
+        # A new epoch: the next proof asks another subset (DESIGN.md 5.3).
+        directory.write_enrolment(account, record.next_epoch().to_json())
+    turn.data.update(proven=True, who_known=account.username)
+    for key in ("questions", "answered", "answers_ok", "possession_ok", "code_tries"):
+        turn.data.pop(key, None)
+    if record.language in turn.settings.languages:
+        turn.set_language(record.language)
+    turn.audit("proof", "ok")
+    return str(turn.data.get("after_proof", END))
+
+
+def _failed(turn: Turn) -> str:
+    counter = str(turn.data.get("counter", ""))
+    settings = turn.settings
+    failures = turn.services.counters.increment(counter, settings.failure_window_seconds)
+    turn.audit("proof", "failed", failures=failures)
+    if failures >= settings.failure_limit:
+        turn.services.counters.block(counter, settings.failure_window_seconds)
+        turn.audit("lockout", "self_service_disabled")
+        ticket = turn.escalate("too_many_failed_proofs", failed=("identity_proof",))
+        turn.say("proof.failed_locked", ticket=ticket, **turn.contact_params())
+        return END
+    turn.say("proof.failed", **turn.contact_params())
+    return END
+
+
+STATES = (
+    State("proof:answer", prompt_answer, receive_answer, ("proof:code", SAME, END),
+          countdown=True),
+    State("proof:code", prompt_code, receive_code, ("proof:verdict", SAME), countdown=True),
+    automatic("proof:verdict", verdict,
+              ("forgot:after_proof", "unlock:after_proof", END)),
+)

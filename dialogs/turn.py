@@ -1,0 +1,158 @@
+"""One turn of a conversation: the services, the session and the actions being collected.
+
+Step functions receive a ``Turn``; they read the event and the session's ``data``, call
+ports, append actions, and return the name of the next state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dialogs.actions import Action, Ask, Choice, End, ForgetMessage, Say, UseLanguage
+from dialogs.answers import AnswerHasher
+from dialogs.captcha_port import Captchas
+from dialogs.directory_port import Account, Directory
+from dialogs.engine_settings import EngineSettings
+from dialogs.events import ConversationKey, Event
+from dialogs.messages import Message, ParamValue
+from dialogs.ports import Audit, Clock, Counters, Escalation, Escalations
+from dialogs.sealing import Sealer
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the engine talks to, as ports; composed once in ``bot/``."""
+
+    settings: EngineSettings
+    directories: Mapping[str, Directory]
+    captchas: Captchas
+    counters: Counters
+    escalations: Escalations
+    audit: Audit
+    clock: Clock
+    hasher: AnswerHasher
+    # The question's text in a language, for the enrolment rule "no question words in the
+    # answer"; supplied by the composition root from the catalogues.
+    question_text: Callable[[str, str], str] = field(default=lambda qid, lang: "")
+
+
+@dataclass
+class Session:
+    """The JSON record of one conversation (only JSON primitives inside)."""
+
+    state: str = "menu:choose"
+    language: str = "en"
+    started: float = 0.0
+    deadline: float = 0.0
+    last_seen: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"state": self.state, "language": self.language, "started": self.started,
+                "deadline": self.deadline, "last_seen": self.last_seen, "data": self.data}
+
+    @staticmethod
+    def from_record(record: dict[str, Any]) -> Session:
+        return Session(state=str(record.get("state", "menu:choose")),
+                       language=str(record.get("language", "en")),
+                       started=float(record.get("started", 0.0)),
+                       deadline=float(record.get("deadline", 0.0)),
+                       last_seen=float(record.get("last_seen", 0.0)),
+                       data=dict(record.get("data", {})))
+
+
+@dataclass
+class Turn:
+    services: Services
+    key: ConversationKey
+    event: Event
+    session: Session
+    now: float
+    sealer: Sealer
+    actions: list[Action] = field(default_factory=list)
+    ended: bool = False
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> EngineSettings:
+        return self.services.settings
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.session.data
+
+    @property
+    def text(self) -> str:
+        return self.event.text.strip()
+
+    @property
+    def conversation(self) -> str:
+        return str(self.key)
+
+    def seconds_left(self) -> int | None:
+        if not self.session.deadline:
+            return None
+        return max(0, int(self.session.deadline - self.now))
+
+    def directory(self, domain: str) -> Directory | None:
+        return self.services.directories.get(domain)
+
+    # -- acting ------------------------------------------------------------------------------
+
+    def say(self, message_id: str, /, secret: bool = False, **params: ParamValue) -> None:
+        self.actions.append(Say(Message.of(message_id, **params), secret=secret))
+
+    def ask(self, message_id: str, /, *, choices: tuple[Choice, ...] = (),
+            secret_input: bool = False, countdown: bool = False, expect: str = "text",
+            **params: ParamValue) -> None:
+        self.actions.append(Ask(Message.of(message_id, **params), choices=choices,
+                                secret_input=secret_input,
+                                seconds_left=self.seconds_left() if countdown else None,
+                                expect=expect))
+
+    def forget_secret_message(self) -> None:
+        """The person's message carried a secret: have the channel delete it."""
+        if self.event.message_ref:
+            self.actions.append(ForgetMessage(self.event.message_ref))
+
+    def set_language(self, language: str) -> None:
+        if language != self.session.language:
+            self.session.language = language
+            self.actions.append(UseLanguage(language))
+
+    def end(self) -> None:
+        self.actions.append(End())
+        self.ended = True
+
+    def audit(self, event: str, result: str, **fields: str | int | bool) -> None:
+        who = str(self.data.get("who", ""))
+        self.services.audit.record(event, result=result, channel=self.key.channel, who=who,
+                                   **fields)
+
+    def escalate(self, reason: str, *, passed: tuple[str, ...] = (),
+                 failed: tuple[str, ...] = ()) -> str:
+        escalation = Escalation(
+            reason=reason, channel=self.key.channel,
+            domain=str(self.data.get("domain", self.settings.default_domain)),
+            username=str(self.data.get("who_known", "")), passed=passed, failed=failed,
+            language=self.session.language, contact=self.key.sender, created_at=self.now)
+        ticket = self.services.escalations.raise_escalation(escalation)
+        self.audit("escalation", "raised", reason=reason, ticket=ticket)
+        return ticket
+
+    def contact_params(self) -> dict[str, ParamValue]:
+        contact = self.settings.contact
+        return {"phone": contact.phone or "-", "email": contact.email or "-",
+                "authority": contact.registration_authority or contact.phone or "-"}
+
+    def account(self) -> Account | None:
+        """The proven account of this conversation, read again from the directory."""
+        dn = str(self.data.get("dn", ""))
+        directory = self.directory(str(self.data.get("domain", "")))
+        if not dn or directory is None:
+            return None
+        found = directory.find_account(str(self.data.get("login", "")))
+        return found if found is not None and found.dn == dn else None

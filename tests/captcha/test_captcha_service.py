@@ -1,0 +1,124 @@
+"""CaptchaService: the Captchas port over a renderer and a store."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from captcha.image import ALPHABET, ImageCaptchaRenderer
+from captcha.service import CaptchaService
+from captcha.store import MemoryCaptchaStore
+from dialogs.captcha_port import Captchas
+
+KEY = b"s" * 32
+
+
+class RecordingRenderer:
+    """A renderer that remembers the texts it drew, so tests know the answers."""
+
+    def __init__(self) -> None:
+        self.inner = ImageCaptchaRenderer()
+        self.texts: list[str] = []
+
+    def random_text(self, length: int | None = None) -> str:
+        return self.inner.random_text(length)
+
+    def render(self, text: str) -> bytes:
+        self.texts.append(text)
+        return self.inner.render(text)
+
+
+@pytest.fixture
+def renderer() -> RecordingRenderer:
+    return RecordingRenderer()
+
+
+@pytest.fixture
+def service(renderer: RecordingRenderer) -> CaptchaService:
+    return CaptchaService(renderer, MemoryCaptchaStore(KEY), ttl_seconds=60)
+
+
+def test_implements_the_port(service: CaptchaService) -> None:
+    port: Captchas = service
+    assert port is service
+
+
+def test_image_challenge(service: CaptchaService, renderer: RecordingRenderer) -> None:
+    challenge = service.new_challenge("conv", "image")
+    assert challenge.kind == "image"
+    assert challenge.spoken_digits is None
+    assert challenge.image_png is not None
+    assert Image.open(io.BytesIO(challenge.image_png)).size == (200, 70)
+    (text,) = renderer.texts
+    assert len(text) == 5 and set(text) <= set(ALPHABET)
+    assert service.check("conv", challenge.id, text.lower()) is True
+    assert service.check("conv", challenge.id, text) is False  # single use
+
+
+def test_image_wrong_answer_consumes(service: CaptchaService, renderer: RecordingRenderer) -> None:
+    challenge = service.new_challenge("conv", "image")
+    assert service.check("conv", challenge.id, "WRONG") is False
+    assert service.check("conv", challenge.id, renderer.texts[0]) is False
+
+
+def test_spoken_challenge(service: CaptchaService) -> None:
+    challenge = service.new_challenge("conv", "spoken")
+    assert challenge.kind == "spoken"
+    assert challenge.image_png is None
+    digits = challenge.spoken_digits
+    assert digits is not None and len(digits) == 4 and digits.isdigit()
+    assert service.check("conv", challenge.id, " ".join(digits) + "#") is True
+
+
+@pytest.mark.parametrize(
+    "attempt", ["one two three four", "un deux trois quatre", "1 2 3 4", "1234"]
+)
+def test_spoken_attempt_forms(renderer: RecordingRenderer, attempt: str) -> None:
+    service = CaptchaService(renderer, _FixedDigitsStore(), ttl_seconds=60)
+    challenge = service.new_challenge("conv", "spoken")
+    assert service.check("conv", challenge.id, attempt) is True
+
+
+def test_other_conversation_fails(service: CaptchaService) -> None:
+    challenge = service.new_challenge("conv-a", "spoken")
+    assert challenge.spoken_digits is not None
+    assert service.check("conv-b", challenge.id, challenge.spoken_digits) is False
+    assert service.check("conv-a", challenge.id, challenge.spoken_digits) is False
+
+
+def test_every_call_gives_a_new_challenge(service: CaptchaService) -> None:
+    first = service.new_challenge("conv", "image")
+    second = service.new_challenge("conv", "image")
+    assert first.id != second.id
+    assert first.image_png != second.image_png
+
+
+def test_lengths_are_configurable(renderer: RecordingRenderer) -> None:
+    service = CaptchaService(renderer, MemoryCaptchaStore(KEY), length=6, spoken_length=6)
+    service.new_challenge("conv", "image")
+    assert len(renderer.texts[0]) == 6
+    assert len(service.new_challenge("conv", "spoken").spoken_digits or "") == 6
+
+
+def test_unknown_kind_is_refused(service: CaptchaService) -> None:
+    with pytest.raises(ValueError, match="unknown captcha kind"):
+        service.new_challenge("conv", "video")  # type: ignore[arg-type]
+
+
+def test_forged_kind_prefix_fails(service: CaptchaService) -> None:
+    challenge = service.new_challenge("conv", "spoken")
+    assert challenge.spoken_digits is not None
+    forged = "i." + challenge.id[2:]
+    assert service.check("conv", forged, challenge.spoken_digits) is False
+
+
+class _FixedDigitsStore(MemoryCaptchaStore):
+    """A memory store whose spoken answer is always 1234 (to test attempt forms)."""
+
+    def __init__(self) -> None:
+        super().__init__(KEY)
+
+    def put(self, challenge_id: str, conversation: str, answer: str, ttl_seconds: int) -> None:
+        super().put(challenge_id, conversation, "1234", ttl_seconds)
