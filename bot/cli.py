@@ -15,7 +15,7 @@ SUBCOMMANDS = {
     "web": "serve the Twilio SMS and voice webhooks, the password page and the help desk",
     "telegram": "run the Telegram bot (long polling, or --webhook)",
 }
-AVAILABLE = {"check", "demo"}
+AVAILABLE = {"check", "demo", "console"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
                              help="folder for the throwaway servers (default: a new temp folder)")
             sub.add_argument("--no-wait", action="store_true",
                              help="start the stack, check it, print it, then stop (for scripts)")
+            sub.add_argument("--no-captcha", action="store_true",
+                             help="switch the console's captcha off (for piped scripts)")
+        if name in ("demo", "console"):
+            sub.add_argument("--sender", default="local",
+                             help="who the console speaks as (default: local)")
+            sub.add_argument("--captcha-dir", metavar="DIR",
+                             help="where captcha images are written (default: a temp folder)")
+            sub.add_argument("--log", metavar="FILE", help="operator log file")
     return parser
 
 
@@ -44,14 +52,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.check import print_results, run_checks
 
             return print_results(run_checks(load_settings(args.config)), sys.stdout)
+        if args.command == "console":
+            return _console(args)
         from bot.demo import run_demo
 
-        return run_demo(workdir=args.workdir, wait=not args.no_wait)
+        return run_demo(workdir=args.workdir, wait=not args.no_wait, sender=args.sender,
+                        captcha_dir=args.captcha_dir, log_file=args.log,
+                        captcha=not args.no_captcha)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _console(args: argparse.Namespace) -> int:
+    from bot.console_command import console_logging, run_console
+    from bot.services import build_application
+
+    settings = load_settings(args.config)
+    console_logging(args.log)
+    app = build_application(settings)
+    try:
+        return run_console(app, sender=args.sender, captcha_dir=args.captcha_dir)
+    finally:
+        app.close()
 
 
 if __name__ == "__main__":

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from bot.check import print_results, run_checks
+from bot.console_command import run_console
 from bot.local_stack import DEMO_USERS, LocalRedis, LocalSlapd, RedisInfo, SlapdInfo
+from bot.local_stack.enrolments import DEMO_ENROLMENTS, seed_enrolments
 from bot.local_stack.seed import PEOPLE_DN, PROTECTED_GROUP_DN
+from bot.logging_setup import configure_logging
+from bot.services import build_application
 from config import Settings, load_settings
 
 
@@ -31,10 +32,16 @@ class DemoStack:
         return load_settings(self.config_path, self.environment)
 
 
-def demo_config(slapd: SlapdInfo, redis_url: str) -> str:
+def demo_config(slapd: SlapdInfo, redis_url: str, workdir: Path, captcha: bool = True) -> str:
     return f"""# Written by `sspm demo` for its throwaway servers.
 [redis]
 url = "{redis_url}"
+
+[audit]
+path = "{workdir / 'audit.log'}"
+
+[channels.console]
+captcha = {str(captcha).lower()}
 
 [dialog]
 time_allotment_seconds = 300
@@ -54,7 +61,7 @@ protected_groups = ["{PROTECTED_GROUP_DN}"]
 
 
 @contextmanager
-def demo_stack(workdir: Path) -> Iterator[DemoStack]:
+def demo_stack(workdir: Path, captcha: bool = True) -> Iterator[DemoStack]:
     slapd = LocalSlapd(workdir / "slapd")
     redis = LocalRedis(workdir / "redis")
     slapd_info = slapd.start()
@@ -62,7 +69,7 @@ def demo_stack(workdir: Path) -> Iterator[DemoStack]:
         redis_info = redis.start()
         try:
             config_path = workdir / "sspm.toml"
-            config_path.write_text(demo_config(slapd_info, redis_info.url))
+            config_path.write_text(demo_config(slapd_info, redis_info.url, workdir, captcha))
             environment = {"SSPM_LDAP_BIND_PASSWORD": slapd_info.service_password,
                            "SSPM_SECRET_KEY": secrets.token_urlsafe(32)}
             yield DemoStack(slapd_info, redis_info, config_path, environment)
@@ -82,36 +89,46 @@ def describe(stack: DemoStack) -> str:
         "Demo users (username / password / employee number: state):",
     ]
     lines += [f"  {u.uid:<6} {u.password:<20} {u.employee_number}: {u.state}" for u in DEMO_USERS]
+    lines += ["", "Enrolled answers (the one-time codes appear as [SMS to ...] lines):"]
+    for enrolment in DEMO_ENROLMENTS:
+        answers = "; ".join(f"{_QUESTION_HINTS.get(q, q)}: {a}" for q, a in enrolment.answers)
+        lines.append(f"  {enrolment.uid:<6} {answers}")
+    lines += ["", f"Audit records: {stack.config_path.parent / 'audit.log'}",
+              "Type 'menu', 'help', 'cancel' or 'language' at any time; 'quit' to stop."]
     return "\n".join(lines)
 
 
-def run_demo(workdir: str | None = None, wait: bool = True) -> int:
+_QUESTION_HINTS = {
+    "q.first_pet": "first pet", "q.first_school": "first school",
+    "q.childhood_street": "childhood street", "q.first_concert": "first concert",
+    "q.childhood_friend": "childhood friend", "q.childhood_hero": "childhood hero",
+}
+
+
+def run_demo(workdir: str | None = None, wait: bool = True, *, sender: str = "local",
+             captcha_dir: str | None = None, log_file: str | None = None,
+             captcha: bool = True) -> int:
+    """Start the stack, enrol the demo users, check, then talk in the console until quit."""
     own_folder = workdir is None
     folder = Path(workdir or tempfile.mkdtemp(prefix="sspm-demo-"))
     try:
-        with demo_stack(folder) as stack:
-            print(describe(stack), flush=True)
-            print("\nChecks:")
-            status = print_results(run_checks(stack.settings()), sys.stdout)
-            if wait and status == 0:
-                print("\nThe stack runs until Ctrl-C.", flush=True)
-                _wait_for_signal()
-            return status
+        with demo_stack(folder, captcha=captcha) as stack:
+            settings = stack.settings()
+            configure_logging(log_file or str(folder / "sspm.log"))
+            app = build_application(settings)
+            try:
+                seed_enrolments(app.directories[settings.default_domain],
+                                app.services.hasher)
+                print(describe(stack), flush=True)
+                print("\nChecks:")
+                status = print_results(run_checks(settings), sys.stdout)
+                if not wait or status != 0:
+                    return status
+                print(flush=True)
+                return run_console(app, sender=sender,
+                                   captcha_dir=captcha_dir or str(folder / "captchas"))
+            finally:
+                app.close()
     finally:
         if own_folder:
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _wait_for_signal() -> None:
-    stop = False
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, handler)
-    try:
-        while not stop:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass

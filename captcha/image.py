@@ -185,6 +185,16 @@ def _cross_strokes(canvas: Image.Image, rng: random.Random) -> None:
             (x, y0 + amp * math.sin(math.tau * x / period + phase)) for x in range(-8, w + 16, 12)
         ]
         draw.line(points, fill=rng.randint(_INK_MIN, 255), width=rng.randint(3, 4))
+    # A thin cut in background colour through the letters: a person bridges it without
+    # noticing, a thresholded glyph falls apart into pieces the recogniser has not seen.
+    y0 = rng.uniform(0.42, 0.58) * h
+    amp = rng.uniform(0.05, 0.12) * h
+    period = rng.uniform(0.7, 1.4) * w
+    phase = rng.uniform(0, math.tau)
+    points = [
+        (x, y0 + amp * math.sin(math.tau * x / period + phase)) for x in range(-8, w + 16, 12)
+    ]
+    draw.line(points, fill=rng.randint(0, _BG_MAX), width=2)
 
 
 def _sine_warp(canvas: Image.Image, rng: random.Random) -> Image.Image:

@@ -73,6 +73,7 @@ class Turn:
     sealer: Sealer
     actions: list[Action] = field(default_factory=list)
     ended: bool = False
+    _account: Account | None = None
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -149,10 +150,17 @@ class Turn:
                 "authority": contact.registration_authority or contact.phone or "-"}
 
     def account(self) -> Account | None:
-        """The proven account of this conversation, read again from the directory."""
+        """This conversation's account, read from the directory once per turn.
+
+        Read fresh each turn (state may change between messages), but only once: every
+        write re-reads what it needs itself (``LdapDirectory.refresh``).
+        """
         dn = str(self.data.get("dn", ""))
+        if self._account is not None and self._account.dn == dn:
+            return self._account
         directory = self.directory(str(self.data.get("domain", "")))
         if not dn or directory is None:
             return None
         found = directory.find_account(str(self.data.get("login", "")))
-        return found if found is not None and found.dn == dn else None
+        self._account = found if found is not None and found.dn == dn else None
+        return self._account

@@ -77,7 +77,7 @@ def temporary(turn: Turn) -> str:
 
 
 STATES = (
-    automatic("forgot:begin", begin, ("proof:username",)),
+    automatic("forgot:begin", begin, ("proof:username", END)),
     automatic("forgot:after_proof", after_proof,
               ("password:new", "forgot:temporary", END)),
     automatic("forgot:apply", apply, ("password:new", END)),

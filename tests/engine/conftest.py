@@ -19,6 +19,30 @@ from tests.engine.conversation import Conversation, RecordingRenderer
 HASHER = Argon2AnswerHasher()
 
 
+class CountingHasher:
+    """The real Argon2id hasher, counting the KDF work each kind of call costs."""
+
+    def __init__(self, inner: Argon2AnswerHasher) -> None:
+        self.inner = inner
+        self.verifies = 0
+        self.burns = 0
+
+    def hash(self, normalised: str) -> str:
+        return self.inner.hash(normalised)
+
+    def verify(self, stored_hash: str, normalised: str) -> bool:
+        self.verifies += 1
+        return self.inner.verify(stored_hash, normalised)
+
+    def burn(self, normalised: str) -> None:
+        self.burns += 1
+        self.inner.burn(normalised)
+
+    @property
+    def kdf_calls(self) -> int:
+        return self.verifies + self.burns
+
+
 def make_settings(slapd: SlapdInfo, redis_url: str, **dialog: object) -> Settings:
     return settings_from_dict({
         "secret_key": "test-secret-key-0123456789abcdef",
@@ -52,11 +76,23 @@ def renderer() -> RecordingRenderer:
 
 
 @pytest.fixture
+def hasher() -> CountingHasher:
+    return CountingHasher(HASHER)
+
+
+@pytest.fixture
+def dialog_settings() -> dict[str, object]:
+    """Override in a test module to change the [dialog] section."""
+    return {}
+
+
+@pytest.fixture
 def app(slapd: SlapdInfo, redis_server: LocalRedis, redis_client: object, clock: ManualClock,
-        audit_stream: io.StringIO, renderer: RecordingRenderer) -> Iterator[Application]:
-    application = build_application(make_settings(slapd, redis_server.info.url),
-                                    audit_stream=audit_stream, hasher=HASHER, clock=clock,
-                                    renderer=renderer)
+        audit_stream: io.StringIO, renderer: RecordingRenderer, hasher: CountingHasher,
+        dialog_settings: dict[str, object]) -> Iterator[Application]:
+    settings = make_settings(slapd, redis_server.info.url, **dialog_settings)
+    application = build_application(settings, audit_stream=audit_stream, hasher=hasher,
+                                    clock=clock, renderer=renderer)
     seed_enrolments(application.directories["DEFAULT"], HASHER)
     try:
         yield application

@@ -1,0 +1,163 @@
+"""Benchmark Redis memory per live conversation, against an empty session record.
+
+Run from the repository root:
+
+    .venv/bin/python bench/redis_bytes_bench.py [--conversations 200]
+
+It starts its own throwaway slapd and redis-server (``bot.local_stack``), builds the application
+as production does, and leaves K forgot-password conversations (distinct senders) at a typical
+mid-proof state: username given, captcha solved, waiting for the first answer. Then it measures
+
+- ``MEMORY USAGE`` (SAMPLES 0) of every key with the application's prefix (found with SCAN),
+  grouped by kind (``session``, ``trace``, ``count``...), minus what was there before;
+- the ``used_memory`` delta of ``INFO memory`` across the K conversations.
+
+The baseline, measured in the same run: the ``MEMORY USAGE`` of one session key holding an
+empty record (``{}`` saved through ``RedisSessionStore``), i.e. the least a conversation can
+cost in Redis. The ratio says how many such keys one live conversation weighs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, cast
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from engine_bench import Driver, application, local_stack, print_load, print_machine
+
+from bot.redis_stores import RedisSessionStore
+from dialogs.answers import FastAnswerHasher
+from tests.engine.conversation import RecordingRenderer
+
+BASELINE_KEY = "console:bench-empty-00000"  # as long as "console:bench-bytes-00000"
+SCAN_LIMIT = 1_000_000  # a bound on the keys looked at, far above what the benchmark makes
+
+
+def key_prefix(client: redis.Redis, conversation: str) -> str:
+    """The application's key prefix, found from the session key of a live conversation."""
+    suffix = f"session:{conversation}"
+    found = keys_with(client, "*" + suffix)
+    if len(found) != 1:
+        raise RuntimeError(f"expected one session key for {conversation!r}, found {found}")
+    return found[0].decode()[: -len(suffix)]
+
+
+def keys_with(client: redis.Redis, prefix: str) -> list[bytes]:
+    found: list[bytes] = []
+    for key in client.scan_iter(match=prefix + "*", count=1000):
+        found.append(cast(bytes, key))
+        if len(found) >= SCAN_LIMIT:
+            raise RuntimeError("too many keys: is this a throwaway Redis?")
+    return found
+
+
+def usage_by_kind(client: redis.Redis, prefix: str) -> tuple[Counter[str], Counter[str]]:
+    """(bytes, key count) per kind, the kind being the key's first segment after the prefix."""
+    size: Counter[str] = Counter()
+    count: Counter[str] = Counter()
+    for key in keys_with(client, prefix):
+        kind = key.decode()[len(prefix):].split(":", 1)[0]
+        size[kind] += int(cast(int, client.memory_usage(key, samples=0)) or 0)
+        count[kind] += 1
+    return size, count
+
+
+def used_memory(client: redis.Redis) -> int:
+    return int(cast(dict[str, Any], client.info("memory"))["used_memory"])
+
+
+def session_value_bytes(client: redis.Redis, prefix: str) -> list[int]:
+    return [int(cast(int, client.strlen(key)))
+            for key in keys_with(client, prefix + "session:")]
+
+
+def baseline_bytes(client: redis.Redis, prefix: str) -> tuple[int, int]:
+    """MEMORY USAGE of an empty-record session key and of its trace key (then removed).
+
+    Same prefix and a conversation key as long as the benchmark's, so that only the record
+    differs from a real conversation's session key.
+    """
+    store = RedisSessionStore(client, prefix=prefix)
+    store.save(BASELINE_KEY, {}, 300)
+    session, trace = (int(cast(int, client.memory_usage(f"{prefix}{kind}:{BASELINE_KEY}",
+                                                        samples=0)))
+                      for kind in ("session", "trace"))
+    store.delete(BASELINE_KEY)
+    return session, trace
+
+
+def leave_mid_proof(driver: Driver, k: int) -> None:
+    for i in range(k):
+        driver.to_first_question(driver.conversation(f"{i:05d}"))
+
+
+def print_kinds(size: Counter[str], count: Counter[str], k: int) -> None:
+    print("\n| key kind | keys | MEMORY USAGE bytes | bytes per conversation |")
+    print("| --- | ---: | ---: | ---: |")
+    for kind in sorted(size):
+        print(f"| {kind} | {count[kind]} | {size[kind]} | {size[kind] / k:.0f} |")
+    print(f"| **all** | {sum(count.values())} | {sum(size.values())} "
+          f"| {sum(size.values()) / k:.0f} |")
+
+
+def print_summary(k: int, keys_bytes: int, memory_delta: int, baseline: tuple[int, int],
+                  values: list[int]) -> None:
+    per_keys, per_memory = keys_bytes / k, memory_delta / k
+    empty, trace = baseline
+    print(f"\nSession JSON value: mean {sum(values) / len(values):.0f} bytes, "
+          f"min {min(values)}, max {max(values)} (STRLEN, {len(values)} sessions)")
+    print("\n| figure | bytes per conversation | ratio to the baseline |")
+    print("| --- | ---: | ---: |")
+    print(f"| baseline: empty-record session key (`{{}}` via RedisSessionStore) | {empty} "
+          "| 1.0x |")
+    print(f"| (for reference) its trace key | {trace} | {trace / empty:.1f}x |")
+    print(f"| keys' own MEMORY USAGE | {per_keys:.0f} | {per_keys / empty:.1f}x |")
+    print(f"| INFO used_memory delta | {per_memory:.0f} | {per_memory / empty:.1f}x |")
+    print(f"\nAt this rate, 10,000 live conversations take about "
+          f"{per_memory * 10_000 / 2**20:.1f} MiB (used_memory) in Redis.")
+
+
+def run(k: int) -> None:
+    print_machine()
+    with local_stack() as (slapd, redis_info):
+        renderer = RecordingRenderer()
+        with application(slapd, redis_info, FastAnswerHasher(), renderer) as app:
+            client, driver = app.redis, Driver(app, renderer, "bytes")
+            warmup = driver.conversation("warmup")
+            driver.to_first_question(warmup)  # scripts loaded, connections made
+            prefix = key_prefix(client, str(warmup.key))
+            baseline = baseline_bytes(client, prefix)
+            size_before, count_before = usage_by_kind(client, prefix)
+            memory_before = used_memory(client)
+            leave_mid_proof(driver, k)
+            memory_delta = used_memory(client) - memory_before
+            size, count = usage_by_kind(client, prefix)
+            values = session_value_bytes(client, prefix)
+    size.subtract(size_before)
+    count.subtract(count_before)
+    print(f"\n{k} conversations left waiting for their first answer "
+          f"(key prefix {prefix!r}; keys present before them subtracted).")
+    print_kinds(size, count, k)
+    print_summary(k, sum(size.values()), memory_delta, baseline, values)
+    print()
+    print_load("at the end")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=200)
+    args = parser.parse_args()
+    if not 1 <= args.conversations <= 100_000:
+        parser.error("--conversations must be between 1 and 100000")
+    run(args.conversations)
+
+
+if __name__ == "__main__":
+    main()

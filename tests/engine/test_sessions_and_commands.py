@@ -1,0 +1,140 @@
+"""Sessions on real Redis: expiry, idle, concurrency; the words that work at any step."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+from bot.console_command import run_console
+from bot.local_stack import SlapdInfo, demo_user
+from bot.local_stack.enrolments import demo_answers
+from bot.services import Application
+from dialogs.events import ConversationKey, Event
+from tests.directory.test_openldap import binds
+from tests.engine.conversation import Conversation
+
+
+def test_expired_session_gets_a_friendly_restart(conversation: Conversation,
+                                                 app: Application) -> None:
+    c = conversation
+    c.start()
+    c.choose("forgot")
+    c.say("alice")
+    app.services.clock.advance(301)  # type: ignore[attr-defined]
+    lines = c.send_event(Event("timeout"))
+    assert c.said("session.expired") and c.asks("menu.prompt"), lines
+    c.choose("unlock")  # and the conversation goes on normally
+    assert c.asks("proof.ask_username")
+
+
+def test_session_record_expires_in_redis_with_the_allotment(conversation: Conversation,
+                                                            redis_client: object) -> None:
+    c = conversation
+    c.start()
+    c.choose("forgot")
+    ttl = redis_client.ttl("t:session:console:tester")  # type: ignore[attr-defined]
+    assert 290 <= ttl <= 301
+
+
+def test_menu_cancel_help_and_language_work_at_any_step(conversation: Conversation) -> None:
+    c = conversation
+    c.start()
+    c.choose("forgot")
+    c.say("alice")
+    c.say("help")
+    assert c.said("help.proof") and c.actions[-1].__class__.__name__ == "ShowCaptcha"
+    c.say("language")
+    assert c.asks("language.prompt")
+    c.choose("fr")
+    assert c.said("language.changed") and "caractères" in c.text()
+    c.say("menu")
+    assert c.asks("menu.prompt") and "Que voulez-vous faire" in c.transcript[-1]
+    c.choose("forgot")
+    c.say("annuler")
+    assert c.said("common.cancelled") and c.ended()
+
+
+def test_language_hint_from_the_channel(conversation: Conversation) -> None:
+    c = conversation
+    lines = c.send_event(Event.start(language_hint="fr-CA"))
+    assert any("Que voulez-vous faire" in line for line in lines)
+
+
+def test_concurrent_events_on_one_conversation_never_interleave(app: Application) -> None:
+    key = ConversationKey("console", "racer")
+    app.engine.handle(key, Event.start())
+    app.engine.handle(key, Event.chose("forgot"))
+    results: list[list[object]] = []
+
+    def send() -> None:
+        results.append(list(app.engine.handle(key, Event.typed("alice"))))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    kinds = sorted(tuple(type(a).__name__ for a in r) for r in results)
+    # One turn took the username and showed a captcha; the other, run strictly after it,
+    # was taken as a (wrong) captcha answer: never two captchas for one username.
+    assert len(results) == 2
+    assert any("ShowCaptcha" in k for k in kinds)
+    captcha_turns = [k for k in kinds if "ShowCaptcha" in k]
+    assert len(captcha_turns) == 2  # the second turn answers wrong and gets a fresh one
+    record = app.engine.sessions.load(str(key))
+    assert isinstance(record, dict) and record["state"] == "proof:captcha"
+    assert record["data"]["captcha_fails"] == 1
+
+
+def test_console_channel_runs_a_whole_scripted_reset(app: Application, slapd: SlapdInfo,
+                                                     tmp_path: Path,
+                                                     renderer: object) -> None:
+    # Captcha text and code are only known once shown, so feed the console line by line.
+    alice = demo_user("alice")
+    answers = demo_answers("alice")
+
+    class Person(io.StringIO):
+        """Reads what the console printed and answers as alice would."""
+
+        def __init__(self, out: io.StringIO) -> None:
+            super().__init__()
+            self.out = out
+            self.step = 0
+
+        def readline(self, size: int = -1) -> str:
+            self.step += 1
+            lines = [line for line in self.out.getvalue().splitlines()
+                     if line.strip() and not line.startswith("[0")]
+            if self.step > 12 or not lines:
+                return ""
+            last = lines[-1]
+            if last.startswith("Reply with a number"):
+                return "1\n"
+            return self.answer(last, lines) + "\n"
+
+        def answer(self, last: str, lines: list[str]) -> str:
+            if "username" in last:
+                return "alice"
+            if last.startswith("Captcha image saved"):
+                return str(renderer.last_text)  # type: ignore[attr-defined]
+            if last.startswith("Question"):
+                for qid, word in (("q.first_pet", "pet"), ("q.first_school", "school"),
+                                  ("q.childhood_street", "street")):
+                    if word in last:
+                        return answers[qid]
+            if last.startswith("Type the code"):
+                sms = [line for line in lines if line.startswith("[SMS to")][-1]
+                return sms.split("code is ")[1][:6]
+            if "password" in last.lower():
+                return "Tidal-Juniper-Bracket-84"
+            return "quit"
+
+    out = io.StringIO()
+    status = run_console(app, stdin=Person(out), stdout=out,
+                         captcha_dir=str(tmp_path / "captchas"))
+    assert status == 0
+    assert "You can now log in with your new password" in out.getvalue(), out.getvalue()
+    assert list((tmp_path / "captchas").glob("captcha-*.png"))
+    assert binds(slapd, alice.dn, "Tidal-Juniper-Bracket-84")
+    assert not binds(slapd, alice.dn, alice.password)
