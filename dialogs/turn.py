@@ -103,8 +103,8 @@ class Turn:
 
     # -- acting ------------------------------------------------------------------------------
 
-    def say(self, message_id: str, /, secret: bool = False, **params: ParamValue) -> None:
-        self.actions.append(Say(Message.of(message_id, **params), secret=secret))
+    def say(self, message_id: str, /, **params: ParamValue) -> None:
+        self.actions.append(Say(Message.of(message_id, **params)))
 
     def ask(self, message_id: str, /, *, choices: tuple[Choice, ...] = (),
             secret_input: bool = False, countdown: bool = False, expect: str = "text",

@@ -9,6 +9,7 @@ the session, never shown.
 from __future__ import annotations
 
 from dialogs.actions import ShowCaptcha
+from dialogs.captcha_port import CaptchaKind
 from dialogs.directory_port import Account
 from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.flow import END, SAME, State
@@ -99,7 +100,7 @@ def choose_questions(turn: Turn, account: Account | None) -> None:
 # -- captcha -----------------------------------------------------------------------------------
 
 def prompt_captcha(turn: Turn) -> None:
-    kind = "spoken" if turn.key.channel == "voice" else "image"
+    kind: CaptchaKind = "spoken" if turn.key.channel == "voice" else "image"
     challenge = turn.services.captchas.new_challenge(turn.conversation, kind)
     turn.data["captcha_id"] = challenge.id
     prompt = "captcha.ask_spoken" if kind == "spoken" else "captcha.ask_image"

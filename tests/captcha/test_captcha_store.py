@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from captcha.errors import CaptchaStoreUnavailable
 from captcha.store import (
@@ -140,7 +142,8 @@ def test_redis_store_sets_ttl_and_prefix(redis_client: redis.Redis) -> None:
 
 
 def test_redis_store_down_raises_unavailable() -> None:
-    client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2,
+                         retry=Retry(NoBackoff(), 0))
     store = RedisCaptchaStore(client, KEY)
     with pytest.raises(CaptchaStoreUnavailable):
         store.put("c1", "conv", ANSWER, 60)
