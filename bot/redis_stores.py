@@ -8,6 +8,7 @@ Keys (one builder, ``_Keys``; ``prefix`` defaults to ``sspm:``)::
     {prefix}event:{id}       "1", EX = idempotency window (SET NX)
     {prefix}count:{key}      INCR counter, EX = window, set at the first increment only
     {prefix}block:{key}      "1", EX = block duration
+    {prefix}link:{digest}    JSON grant of a single-use password link, EX = its lifetime
     {prefix}escalations      stream, no TTL, trimmed to ~maxlen entries (DESIGN.md section 4)
 
 Errors: every ``redis.RedisError`` (connection refused, timeout, lock trouble, a server error)
@@ -18,7 +19,10 @@ context manager, ``_unavailable_on_redis_error``. Other exceptions are bugs and 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import asdict, replace
@@ -33,7 +37,7 @@ from dialogs.memory import (
     encode_record,
     new_ticket_id,
 )
-from dialogs.ports import Clock, Escalation, Lookup, StoreUnavailable
+from dialogs.ports import Clock, Escalation, LinkGrant, Lookup, StoreUnavailable
 
 # How often a waiting worker retries a held lock. redis-py's default (0.1 s) would add up to
 # 100 ms to every contended event; a SET NX per 10 ms per waiter is nothing for Redis.
@@ -242,3 +246,56 @@ class RedisEscalations:
             entries = cast(list[tuple[Any, dict[Any, Any]]],
                            self._client.xrevrange(self._key, count=count))
         return iter([_escalation_from(raw) for _, raw in entries])
+
+
+class RedisPasswordLinks:
+    """``PasswordLinks`` on Redis: ``{prefix}link:{digest}`` JSON, EX = the link's lifetime.
+
+    Only an HMAC of the token is a key, so reading Redis does not yield usable links;
+    ``consume`` is GETDEL, so two submissions of one link cannot both pass.
+    """
+
+    def __init__(self, client: redis.Redis, secret_key: bytes, prefix: str = "sspm:",
+                 *, clock: Clock | None = None) -> None:
+        self._client = client
+        self._keys = _Keys(prefix)
+        self._secret = hmac.new(secret_key, b"sspm.link.v1", hashlib.sha256).digest()
+        self._clock = clock or SystemClock()
+
+    def _key(self, token: str) -> str:
+        digest = hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
+        return self._keys("link", digest)
+
+    def issue(self, grant: LinkGrant, ttl_seconds: int) -> str:
+        token = secrets.token_urlsafe(24)
+        stored = replace(grant, expires_at=self._clock.now() + ttl_seconds)
+        with _unavailable_on_redis_error():
+            self._client.set(self._key(token), json.dumps(asdict(stored)),
+                             ex=_positive(ttl_seconds, "link lifetime"))
+        return token
+
+    def peek(self, token: str) -> LinkGrant | None:
+        with _unavailable_on_redis_error():
+            raw = self._client.get(self._key(token))
+        return _grant(cast("bytes | str | None", raw))
+
+    def consume(self, token: str) -> LinkGrant | None:
+        with _unavailable_on_redis_error():
+            raw = self._client.getdel(self._key(token))
+        return _grant(cast("bytes | str | None", raw))
+
+    def restore(self, token: str, grant: LinkGrant) -> None:
+        ttl = int(grant.expires_at - self._clock.now())
+        if ttl < 1:
+            return
+        with _unavailable_on_redis_error():
+            self._client.set(self._key(token), json.dumps(asdict(grant)), ex=ttl)
+
+
+def _grant(raw: bytes | str | None) -> LinkGrant | None:
+    if raw is None:
+        return None
+    try:
+        return LinkGrant(**json.loads(_text(raw)))
+    except (TypeError, ValueError):
+        return None

@@ -15,7 +15,13 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from bot.audit_log import JsonLinesAudit
-from bot.redis_stores import RedisCounters, RedisEscalations, RedisSessionStore
+from bot.outbound import Outbound, SmsSender, TelegramSender
+from bot.redis_stores import (
+    RedisCounters,
+    RedisEscalations,
+    RedisPasswordLinks,
+    RedisSessionStore,
+)
 from captcha.image import ImageCaptchaRenderer
 from captcha.service import CaptchaService
 from captcha.store import RedisCaptchaStore
@@ -41,6 +47,8 @@ class Application:
     redis: redis.Redis
     directories: dict[str, LdapDirectory]
     services: Services
+    outbound: Outbound
+    settings: Settings
 
     def close(self) -> None:
         for directory in self.directories.values():
@@ -65,7 +73,9 @@ def engine_settings(settings: Settings) -> EngineSettings:
         channels=tuple((c.name, ChannelPolicy(captcha=c.captcha, possession=c.possession))
                        for c in settings.channels),
         domains_self_service=tuple((dom.name, dom.self_service) for dom in settings.domains),
-        default_domain=settings.default_domain)
+        default_domain=settings.default_domain, public_url=settings.public_url,
+        sms_reset_delivery=settings.sms.reset_delivery,
+        link_ttl_seconds=settings.sms.link_ttl_seconds)
 
 
 def redis_client(settings: Settings) -> redis.Redis:
@@ -79,7 +89,9 @@ def redis_client(settings: Settings) -> redis.Redis:
 
 def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
                       hasher: AnswerHasher | None = None, clock: Clock | None = None,
-                      renderer: ImageCaptchaRenderer | None = None) -> Application:
+                      renderer: ImageCaptchaRenderer | None = None,
+                      sms_sender: SmsSender | None = None,
+                      telegram_sender: TelegramSender | None = None) -> Application:
     """Compose everything from ``settings``; the keyword arguments exist for tests."""
     clock = clock or SystemClock()
     client = redis_client(settings)
@@ -96,9 +108,35 @@ def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
         counters=RedisCounters(client, prefix), escalations=RedisEscalations(
             client, prefix, clock=clock), audit=audit, clock=clock,
         hasher=hasher or Argon2AnswerHasher(),
-        question_text=lambda qid, lang: catalogue.render(Message.of(qid), lang))
+        question_text=lambda qid, lang: catalogue.render(Message.of(qid), lang),
+        password_links=RedisPasswordLinks(client, secret, prefix, clock=clock))
     engine = Engine(services, RedisSessionStore(client, prefix))
-    return Application(engine, catalogue, client, directories, services)
+    outbound = Outbound(catalogue, services.counters, settings.outbound,
+                        sms=sms_sender or _default_sms(settings),
+                        telegram=telegram_sender or _default_telegram(settings))
+    return Application(engine, catalogue, client, directories, services, outbound, settings)
+
+
+def _default_sms(settings: Settings) -> SmsSender | None:
+    twilio = settings.twilio
+    if not (twilio.account_sid and twilio.auth_token and twilio.from_number):
+        return None
+    from channels.twilio.sms_sender import TwilioSmsSender
+
+    sender: SmsSender = TwilioSmsSender(twilio.account_sid, twilio.auth_token.reveal(),
+                                        twilio.from_number)
+    return sender
+
+
+def _default_telegram(settings: Settings) -> TelegramSender | None:
+    token = settings.telegram.bot_token.reveal()
+    if not token:
+        return None
+    from channels.telegram.notifier import TelegramNotifier
+
+    notifier: TelegramSender = TelegramNotifier(
+        token, settings.telegram.api_base or "https://api.telegram.org")
+    return notifier
 
 
 def _audit(settings: Settings, stream: TextIO | None, clock: Clock) -> JsonLinesAudit:

@@ -174,6 +174,31 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class SmsSettings:
+    """SMS specifics: a new password is never typed into SMS (DESIGN.md section 2)."""
+
+    reset_delivery: Literal["link", "temporary"] = "link"
+    link_ttl_seconds: int = 600
+    mms_captcha: bool = True
+
+    def __post_init__(self) -> None:
+        _positive("sms.link_ttl_seconds", self.link_ttl_seconds)
+
+
+@dataclass(frozen=True)
+class OutboundSettings:
+    """Caps on outbound SMS and calls per destination number (toll fraud, DESIGN.md 5.3)."""
+
+    sms_per_destination: int = 5
+    calls_per_destination: int = 3
+    window_seconds: int = 3600
+
+    def __post_init__(self) -> None:
+        for key in ("sms_per_destination", "calls_per_destination", "window_seconds"):
+            _positive(f"outbound.{key}", getattr(self, key))
+
+
+@dataclass(frozen=True)
 class AuditSettings:
     """Where structured audit records go: a file path, or "-" for standard error."""
 
@@ -198,6 +223,8 @@ class Settings:
     channels: tuple[ChannelSettings, ...] = ()
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
 
     def __post_init__(self) -> None:

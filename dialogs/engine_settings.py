@@ -53,6 +53,11 @@ class EngineSettings:
     # Channels where a new password must never be typed (SMS, voice): they get a
     # temporary password sent by SMS instead.
     no_password_channels: tuple[str, ...] = ("sms", "voice")
+    # On SMS: "link" (a single-use link to the password page) or "temporary" (a temporary
+    # password by SMS). Voice always gets a temporary password.
+    sms_reset_delivery: str = "link"
+    link_ttl_seconds: int = 600
+    public_url: str = ""
 
     def channel(self, name: str) -> ChannelPolicy:
         return dict(self.channels).get(name, ChannelPolicy())

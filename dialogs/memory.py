@@ -11,6 +11,8 @@ Pure Python: no I/O here (``dialogs/`` never imports redis and friends).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -20,7 +22,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import Any
 
-from dialogs.ports import Clock, Escalation, Lookup, StoreUnavailable
+from dialogs.ports import Clock, Escalation, LinkGrant, Lookup, StoreUnavailable
 
 # After a record's TTL runs out, how long ``load`` still remembers that it existed, so a
 # person who comes back late is told "your session expired" rather than greeted as new.
@@ -298,3 +300,37 @@ class MemoryAudit:
             "event": event, "result": result, "channel": channel, "who": who, **fields}
         with self._guard:
             self.records.append(entry)
+
+
+class MemoryPasswordLinks:
+    """In-memory ``PasswordLinks``: tokens kept only as keyed digests, single use, with TTL."""
+
+    def __init__(self, clock: Clock, secret_key: bytes = b"memory-links-key") -> None:
+        self._clock = clock
+        self._key = secret_key
+        self._grants: dict[str, LinkGrant] = {}
+        self._lock = threading.Lock()
+
+    def _digest(self, token: str) -> str:
+        return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
+
+    def issue(self, grant: LinkGrant, ttl_seconds: int) -> str:
+        token = secrets.token_urlsafe(24)
+        stored = replace(grant, expires_at=self._clock.now() + ttl_seconds)
+        with self._lock:
+            self._grants[self._digest(token)] = stored
+        return token
+
+    def peek(self, token: str) -> LinkGrant | None:
+        with self._lock:
+            grant = self._grants.get(self._digest(token))
+        return grant if grant is not None and grant.expires_at > self._clock.now() else None
+
+    def consume(self, token: str) -> LinkGrant | None:
+        with self._lock:
+            grant = self._grants.pop(self._digest(token), None)
+        return grant if grant is not None and grant.expires_at > self._clock.now() else None
+
+    def restore(self, token: str, grant: LinkGrant) -> None:
+        with self._lock:
+            self._grants[self._digest(token)] = grant

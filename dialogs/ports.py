@@ -107,3 +107,39 @@ class Audit(Protocol):
                **fields: str | int | bool) -> None:
         """One structured audit record; callers never pass a secret."""
         ...
+
+
+@dataclass(frozen=True)
+class LinkGrant:
+    """What a single-use password link allows: setting this account's password, once.
+
+    Carries no secret; the token itself is only ever kept as a keyed digest.
+    """
+
+    domain: str
+    dn: str
+    login: str
+    channel: str
+    sender: str
+    language: str = "en"
+    expires_at: float = 0.0
+
+
+class PasswordLinks(Protocol):
+    """Single-use secure web links to the password page (SMS never carries a password)."""
+
+    def issue(self, grant: LinkGrant, ttl_seconds: int) -> str:
+        """Store the grant; return the token to put in the URL."""
+        ...
+
+    def peek(self, token: str) -> LinkGrant | None:
+        """The grant, if the token is live; does not use it up."""
+        ...
+
+    def consume(self, token: str) -> LinkGrant | None:
+        """Atomically take the grant: a second call gets None."""
+        ...
+
+    def restore(self, token: str, grant: LinkGrant) -> None:
+        """Put a consumed grant back (the directory refused the password: let them retry)."""
+        ...

@@ -17,7 +17,7 @@ from dialogs.directory_port import Account, Directory
 from dialogs.engine_settings import EngineSettings
 from dialogs.events import ConversationKey, Event
 from dialogs.messages import Message, ParamValue
-from dialogs.ports import Audit, Clock, Counters, Escalation, Escalations
+from dialogs.ports import Audit, Clock, Counters, Escalation, Escalations, PasswordLinks
 from dialogs.sealing import Sealer
 
 
@@ -36,6 +36,7 @@ class Services:
     # The question's text in a language, for the enrolment rule "no question words in the
     # answer"; supplied by the composition root from the catalogues.
     question_text: Callable[[str, str], str] = field(default=lambda qid, lang: "")
+    password_links: PasswordLinks | None = None
 
 
 @dataclass

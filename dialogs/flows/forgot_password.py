@@ -6,7 +6,7 @@ password by SMS instead, flagged must-change (DESIGN.md 2 and 5.8).
 
 from __future__ import annotations
 
-from dialogs.actions import SendSms
+from dialogs.actions import Say, SendSms
 from dialogs.directory_port import (
     AccountProtected,
     DirectoryUnavailable,
@@ -15,6 +15,7 @@ from dialogs.directory_port import (
 from dialogs.flow import END, automatic
 from dialogs.flows.common import notify_other_channels, refuse_protected, start_proof
 from dialogs.messages import Message
+from dialogs.ports import LinkGrant
 from dialogs.steps.new_password import explain_rejection, new_password, start_new_password
 from dialogs.turn import Turn
 
@@ -28,7 +29,7 @@ def after_proof(turn: Turn) -> str:
     if account is None or account.protected or account.disabled:
         return refuse_protected(turn)
     if turn.key.channel in turn.settings.no_password_channels:
-        return "forgot:temporary"
+        return "forgot:link" if _link_possible(turn) else "forgot:temporary"
     return start_new_password(turn, "forgot:apply", account.personal_words)
 
 
@@ -52,6 +53,30 @@ def apply(turn: Turn) -> str:
     turn.audit("reset", "ok")
     turn.say("forgot.done")
     notify_other_channels(turn, account, "notice.password_reset")
+    return END
+
+
+def _link_possible(turn: Turn) -> bool:
+    settings = turn.settings
+    return (turn.key.channel == "sms" and settings.sms_reset_delivery == "link"
+            and bool(settings.public_url) and turn.services.password_links is not None)
+
+
+def link(turn: Turn) -> str:
+    """A single-use link (10 minutes) to the password page: no password is typed into SMS."""
+    account = turn.account()
+    links = turn.services.password_links
+    if account is None or links is None:
+        return "forgot:temporary"
+    grant = LinkGrant(domain=account.domain, dn=account.dn, login=str(turn.data["login"]),
+                      channel=turn.key.channel, sender=turn.key.sender,
+                      language=turn.session.language)
+    token = links.issue(grant, turn.settings.link_ttl_seconds)
+    url = f"{turn.settings.public_url.rstrip('/')}/password/{token}"
+    turn.actions.append(Say(Message.of("forgot.link", url=url,
+                                       minutes=turn.settings.link_ttl_seconds // 60),
+                            secret=True))
+    turn.audit("password_link", "issued")
     return END
 
 
@@ -79,7 +104,8 @@ def temporary(turn: Turn) -> str:
 STATES = (
     automatic("forgot:begin", begin, ("proof:username", END)),
     automatic("forgot:after_proof", after_proof,
-              ("password:new", "forgot:temporary", END)),
+              ("password:new", "forgot:temporary", "forgot:link", END)),
     automatic("forgot:apply", apply, ("password:new", END)),
     automatic("forgot:temporary", temporary, (END,)),
+    automatic("forgot:link", link, ("forgot:temporary", END)),
 )

@@ -1,0 +1,95 @@
+"""Outbound messages that leave the conversation's own channel: codes, notices, passwords.
+
+The engine asks with ``SendSms`` and ``Notify`` actions; channels hand them here. Per
+destination caps (DESIGN.md 5.3: toll fraud) are shared counters, so every worker and channel
+counts the same. A capped or failed send is logged for the operator, never with its text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from channels.catalogue import Catalogue
+from config.settings import OutboundSettings
+from dialogs.actions import Notify, SendSms
+from dialogs.ports import Counters
+
+log = logging.getLogger(__name__)
+
+
+class SmsSender(Protocol):
+    def send_sms(self, to: str, text: str) -> None: ...
+
+
+class TelegramSender(Protocol):
+    def send_text(self, chat_id: str, text: str) -> None: ...
+
+
+class PrintingSms:
+    """For the console and demos: the 'SMS' is shown on the operator's screen."""
+
+    def __init__(self, write: object = print) -> None:
+        self._write = write
+
+    def send_sms(self, to: str, text: str) -> None:
+        self._write(f"[SMS to {to}] {text}")  # type: ignore[operator]
+
+
+class OutboundError(Exception):
+    """An outbound message could not be sent (capped, no sender, provider error)."""
+
+
+@dataclass
+class Outbound:
+    catalogue: Catalogue
+    counters: Counters
+    limits: OutboundSettings
+    sms: SmsSender | None = None
+    telegram: TelegramSender | None = None
+
+    def dispatch(self, action: SendSms | Notify, language: str) -> bool:
+        """Send; True if it left. Never raises for a cap or a provider error."""
+        text = self.catalogue.render(action.message, language)
+        channel = "sms" if isinstance(action, SendSms) else action.channel
+        address = action.to if isinstance(action, SendSms) else action.address
+        try:
+            self._send(channel, address, text)
+        except Exception as exc:
+            log.warning("outbound message not sent", extra={
+                "channel": channel, "destination": _mask(address),
+                "message_id": action.message.id, "error": type(exc).__name__})
+            return False
+        return True
+
+    def _send(self, channel: str, address: str, text: str) -> None:
+        if channel == "sms":
+            if self.sms is None:
+                raise OutboundError("no SMS sender configured")
+            self._check_cap("sms", address, self.limits.sms_per_destination)
+            self.sms.send_sms(address, text)
+        elif channel == "telegram":
+            if self.telegram is None:
+                raise OutboundError("no Telegram sender configured")
+            self.telegram.send_text(address, text)
+        else:
+            raise OutboundError(f"unknown channel {channel}")
+
+    def _check_cap(self, kind: str, address: str, cap: int) -> None:
+        key = f"out:{kind}:" + hashlib.sha256(address.encode()).hexdigest()[:32]
+        if self.counters.increment(key, self.limits.window_seconds) > cap:
+            raise OutboundError(f"{kind} cap reached for destination")
+
+    def allow_call(self, address: str) -> bool:
+        """Per-destination cap on outbound calls (help desk call-backs)."""
+        try:
+            self._check_cap("call", address, self.limits.calls_per_destination)
+        except OutboundError:
+            return False
+        return True
+
+
+def _mask(address: str) -> str:
+    return address[:3] + "…" + address[-2:] if len(address) > 6 else "…"
