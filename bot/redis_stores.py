@@ -9,6 +9,9 @@ Keys (one builder, ``_Keys``; ``prefix`` defaults to ``sspm:``)::
     {prefix}count:{key}      INCR counter, EX = window, set at the first increment only
     {prefix}block:{key}      "1", EX = block duration
     {prefix}link:{digest}    JSON grant of a single-use password link, EX = its lifetime
+    {prefix}relay:{conv}     ticket of the agent holding a conversation, EX = relay lifetime
+    {prefix}relaylog:{id}    list of relayed messages, EX = 1 day
+    {prefix}ticket:{id}      JSON help desk state of an escalation, EX = 30 days
     {prefix}escalations      stream, no TTL, trimmed to ~maxlen entries (DESIGN.md section 4)
 
 Errors: every ``redis.RedisError`` (connection refused, timeout, lock trouble, a server error)
@@ -37,7 +40,14 @@ from dialogs.memory import (
     encode_record,
     new_ticket_id,
 )
-from dialogs.ports import Clock, Escalation, LinkGrant, Lookup, StoreUnavailable
+from dialogs.ports import (
+    Clock,
+    Escalation,
+    LinkGrant,
+    Lookup,
+    StoreUnavailable,
+    TicketState,
+)
 
 # How often a waiting worker retries a held lock. redis-py's default (0.1 s) would add up to
 # 100 ms to every contended event; a SET NX per 10 ms per waiter is nothing for Redis.
@@ -299,3 +309,71 @@ def _grant(raw: bytes | str | None) -> LinkGrant | None:
         return LinkGrant(**json.loads(_text(raw)))
     except (TypeError, ValueError):
         return None
+
+
+class RedisRelays:
+    """``Relays`` on Redis: ``{prefix}relay:{conversation}`` -> ticket, and the ticket's
+    message list ``{prefix}relaylog:{ticket}``; both expire with the relay's lifetime."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "sspm:", *, clock: Clock | None = None,
+                 log_ttl_seconds: int = 86_400, max_messages: int = 500) -> None:
+        self._client = client
+        self._keys = _Keys(prefix)
+        self._clock = clock or SystemClock()
+        self._log_ttl = log_ttl_seconds
+        self._max = max_messages
+
+    def active(self, conversation: str) -> str | None:
+        with _unavailable_on_redis_error():
+            raw = self._client.get(self._keys("relay", conversation))
+        return _text(cast("bytes | str", raw)) if raw is not None else None
+
+    def start(self, ticket: str, conversation: str, ttl_seconds: int) -> None:
+        with _unavailable_on_redis_error():
+            self._client.set(self._keys("relay", conversation), ticket,
+                             ex=_positive(ttl_seconds, "relay lifetime"))
+
+    def stop(self, ticket: str, conversation: str) -> None:
+        key = self._keys("relay", conversation)
+        with _unavailable_on_redis_error():
+            if self.active(conversation) == ticket:
+                self._client.delete(key)
+
+    def record(self, ticket: str, who: str, text: str) -> None:
+        key = self._keys("relaylog", ticket)
+        entry = json.dumps({"who": who, "text": text[:2000], "at": self._clock.now()})
+        with _unavailable_on_redis_error():
+            pipe = self._client.pipeline(transaction=True)
+            pipe.rpush(key, entry)
+            pipe.ltrim(key, -self._max, -1)
+            pipe.expire(key, self._log_ttl)
+            pipe.execute()
+
+    def messages(self, ticket: str) -> list[dict[str, str | float]]:
+        with _unavailable_on_redis_error():
+            raw = cast("list[bytes]", self._client.lrange(self._keys("relaylog", ticket), 0, -1))
+        return [json.loads(_text(item)) for item in raw]
+
+
+class RedisTickets:
+    """``Tickets`` on Redis: ``{prefix}ticket:{id}`` JSON, kept ``ttl_seconds`` (30 days)."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "sspm:",
+                 ttl_seconds: int = 30 * 86_400) -> None:
+        self._client = client
+        self._keys = _Keys(prefix)
+        self._ttl = ttl_seconds
+
+    def get(self, ticket: str) -> TicketState:
+        with _unavailable_on_redis_error():
+            raw = self._client.get(self._keys("ticket", ticket))
+        if raw is None:
+            return TicketState()
+        data = json.loads(_text(cast("bytes | str", raw)))
+        data["notes"] = tuple(tuple(note) for note in data.get("notes", []))
+        return TicketState(**data)
+
+    def put(self, ticket: str, state: TicketState) -> None:
+        with _unavailable_on_redis_error():
+            self._client.set(self._keys("ticket", ticket), json.dumps(asdict(state)),
+                             ex=self._ttl)

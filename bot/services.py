@@ -7,7 +7,8 @@ the Pillow captcha, Argon2id, JSON-lines audit. Nothing here runs at import time
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 import redis
@@ -20,20 +21,23 @@ from bot.redis_stores import (
     RedisCounters,
     RedisEscalations,
     RedisPasswordLinks,
+    RedisRelays,
     RedisSessionStore,
+    RedisTickets,
 )
 from captcha.image import ImageCaptchaRenderer
 from captcha.service import CaptchaService
 from captcha.store import RedisCaptchaStore
 from channels.catalogue import Catalogue
 from config.settings import Settings
+from dialogs.actions import Notify
 from dialogs.answers import AnswerHasher, Argon2AnswerHasher
 from dialogs.engine import Engine
 from dialogs.engine_settings import ChannelPolicy, Contact, EngineSettings
 from dialogs.memory import SystemClock
 from dialogs.messages import Message
 from dialogs.password_quality import PasswordRules
-from dialogs.ports import Clock
+from dialogs.ports import Clock, Escalation, Escalations
 from dialogs.turn import Services
 from directory import LdapDirectory
 
@@ -49,6 +53,8 @@ class Application:
     services: Services
     outbound: Outbound
     settings: Settings
+    relays: RedisRelays
+    tickets: RedisTickets
 
     def close(self) -> None:
         for directory in self.directories.values():
@@ -110,11 +116,38 @@ def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
         hasher=hasher or Argon2AnswerHasher(),
         question_text=lambda qid, lang: catalogue.render(Message.of(qid), lang),
         password_links=RedisPasswordLinks(client, secret, prefix, clock=clock))
-    engine = Engine(services, RedisSessionStore(client, prefix))
+    relays = RedisRelays(client, prefix, clock=clock)
+    engine = Engine(services, RedisSessionStore(client, prefix), relays=relays)
     outbound = Outbound(catalogue, services.counters, settings.outbound,
                         sms=sms_sender or _default_sms(settings),
                         telegram=telegram_sender or _default_telegram(settings))
-    return Application(engine, catalogue, client, directories, services, outbound, settings)
+    if settings.helpdesk.telegram_group_id:
+        services = replace(services, escalations=AnnouncedEscalations(
+            services.escalations, outbound, settings.helpdesk.telegram_group_id,
+            settings.dialog.default_language))
+        engine.services = services
+    return Application(engine, catalogue, client, directories, services, outbound, settings,
+                       relays, RedisTickets(client, prefix))
+
+
+@dataclass
+class AnnouncedEscalations:
+    """Escalations, each also announced to the agents' Telegram group (optional)."""
+
+    inner: Escalations
+    outbound: Outbound
+    group_id: str
+    language: str
+
+    def raise_escalation(self, escalation: Escalation) -> str:
+        ticket = self.inner.raise_escalation(escalation)
+        self.outbound.dispatch(Notify("telegram", self.group_id, Message.of(
+            "helpdesk.new_escalation", ticket=ticket, reason=escalation.reason,
+            channel=escalation.channel)), self.language)
+        return ticket
+
+    def recent(self, count: int = 50) -> Iterator[tuple[str, Escalation]]:
+        return self.inner.recent(count)
 
 
 def _default_sms(settings: Settings) -> SmsSender | None:

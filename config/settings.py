@@ -147,6 +147,15 @@ class HelpdeskSettings:
     email: str = ""
     hours: str = ""
     registration_authority: str = ""
+    # The agents' console: members of this group (DN) in this domain may sign in.
+    agents_group: str = ""
+    agents_domain: str = ""
+    idle_timeout_seconds: int = 900
+    # Optional: a Telegram group (chat id) told about every new escalation.
+    telegram_group_id: str = ""
+
+    def __post_init__(self) -> None:
+        _positive("helpdesk.idle_timeout_seconds", self.idle_timeout_seconds)
 
 
 @dataclass(frozen=True)

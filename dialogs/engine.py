@@ -17,7 +17,7 @@ from dialogs.events import ConversationKey, Event
 from dialogs.flow import ANY, END, SAME, Flows
 from dialogs.flows import change_password, enrol, forgot_password, menu, unlock_account
 from dialogs.messages import Message
-from dialogs.ports import Lookup, SessionStore, StoreUnavailable
+from dialogs.ports import Lookup, Relays, SessionStore, StoreUnavailable
 from dialogs.sealing import Sealer
 from dialogs.steps import identify, new_password, prove
 from dialogs.turn import Services, Session, Turn
@@ -43,9 +43,10 @@ def all_flows() -> Flows:
 
 class Engine:
     def __init__(self, services: Services, sessions: SessionStore,
-                 flows: Flows | None = None) -> None:
+                 flows: Flows | None = None, relays: Relays | None = None) -> None:
         self.services = services
         self.sessions = sessions
+        self.relays = relays
         self.flows = flows or all_flows()
         self.sealer = Sealer(services.settings.secret_key)
 
@@ -62,6 +63,8 @@ class Engine:
         if event.event_id and not self.sessions.first_delivery(
                 f"{key.channel}:{event.event_id}", EVENT_ID_TTL):
             return []
+        if self._relayed(key, event):
+            return []
         now = self.services.clock.now()
         session, expired = self._load(str(key), now)
         if session.started == 0.0 and not expired:
@@ -71,6 +74,16 @@ class Engine:
         self._run(turn, expired)
         self._persist(str(key), turn)
         return [UseLanguage(language), *turn.actions]
+
+    def _relayed(self, key: ConversationKey, event: Event) -> bool:
+        """An agent holds this conversation: the person's words go to the agent, not a flow."""
+        if self.relays is None or event.kind in ("start", "timeout"):
+            return False
+        ticket = self.relays.active(str(key))
+        if ticket is None:
+            return False
+        self.relays.record(ticket, "person", event.text)
+        return True
 
     def _load(self, key: str, now: float) -> tuple[Session, bool]:
         loaded = self.sessions.load(key)

@@ -22,7 +22,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import Any
 
-from dialogs.ports import Clock, Escalation, LinkGrant, Lookup, StoreUnavailable
+from dialogs.ports import Clock, Escalation, LinkGrant, Lookup, StoreUnavailable, TicketState
 
 # After a record's TTL runs out, how long ``load`` still remembers that it existed, so a
 # person who comes back late is told "your session expired" rather than greeted as new.
@@ -334,3 +334,48 @@ class MemoryPasswordLinks:
     def restore(self, token: str, grant: LinkGrant) -> None:
         with self._lock:
             self._grants[self._digest(token)] = grant
+
+
+class MemoryTickets:
+    def __init__(self) -> None:
+        self._states: dict[str, TicketState] = {}
+        self._lock = threading.Lock()
+
+    def get(self, ticket: str) -> TicketState:
+        with self._lock:
+            return self._states.get(ticket, TicketState())
+
+    def put(self, ticket: str, state: TicketState) -> None:
+        with self._lock:
+            self._states[ticket] = state
+
+
+class MemoryRelays:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._active: dict[str, tuple[str, float]] = {}
+        self._logs: dict[str, list[dict[str, str | float]]] = {}
+        self._lock = threading.Lock()
+
+    def active(self, conversation: str) -> str | None:
+        with self._lock:
+            entry = self._active.get(conversation)
+        return entry[0] if entry is not None and entry[1] > self._clock.now() else None
+
+    def start(self, ticket: str, conversation: str, ttl_seconds: int) -> None:
+        with self._lock:
+            self._active[conversation] = (ticket, self._clock.now() + ttl_seconds)
+
+    def stop(self, ticket: str, conversation: str) -> None:
+        with self._lock:
+            if self._active.get(conversation, ("", 0.0))[0] == ticket:
+                del self._active[conversation]
+
+    def record(self, ticket: str, who: str, text: str) -> None:
+        with self._lock:
+            self._logs.setdefault(ticket, []).append(
+                {"who": who, "text": text, "at": self._clock.now()})
+
+    def messages(self, ticket: str) -> list[dict[str, str | float]]:
+        with self._lock:
+            return list(self._logs.get(ticket, []))

@@ -143,3 +143,46 @@ class PasswordLinks(Protocol):
     def restore(self, token: str, grant: LinkGrant) -> None:
         """Put a consumed grant back (the directory refused the password: let them retry)."""
         ...
+
+
+class Relays(Protocol):
+    """Live relay between a person and a help desk agent: the bot steps aside meanwhile."""
+
+    def active(self, conversation: str) -> str | None:
+        """The ticket whose agent holds this conversation, or None."""
+        ...
+
+    def start(self, ticket: str, conversation: str, ttl_seconds: int) -> None:
+        ...
+
+    def stop(self, ticket: str, conversation: str) -> None:
+        ...
+
+    def record(self, ticket: str, who: str, text: str) -> None:
+        """Append one message (``who`` is "person" or the agent's username)."""
+        ...
+
+    def messages(self, ticket: str) -> list[dict[str, str | float]]:
+        ...
+
+
+@dataclass(frozen=True)
+class TicketState:
+    """The help desk's working state of one escalation (no secret: codes only as digests)."""
+
+    status: str = "open"  # open, claimed, resolved
+    agent: str = ""
+    username: str = ""
+    verified: bool = False
+    code_digest: str = ""
+    code_expires: float = 0.0
+    code_tries: int = 0
+    notes: tuple[tuple[str, str, float], ...] = ()  # (agent, text, at)
+
+
+class Tickets(Protocol):
+    def get(self, ticket: str) -> TicketState:
+        ...
+
+    def put(self, ticket: str, state: TicketState) -> None:
+        ...

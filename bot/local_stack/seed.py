@@ -17,6 +17,7 @@ SERVICE_DN = f"cn=sspm,ou=services,{BASE_DN}"
 SERVICE_PASSWORD = "local-service-secret"  # noqa: S105 - throwaway server only
 PEOPLE_DN = f"ou=people,{BASE_DN}"
 PROTECTED_GROUP_DN = f"cn=admins,ou=groups,{BASE_DN}"
+AGENTS_GROUP_DN = f"cn=helpdesk,ou=groups,{BASE_DN}"
 ADMIN_LOCK = "000001010000Z"
 
 
@@ -55,6 +56,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
              "password expired",
              (("pwdPolicySubentry", f"cn=expiring,ou=policies,{BASE_DN}"),
               ("pwdChangedTime", "20200101000000Z"))),
+    DemoUser("hana", "Helpdesk-Agent-Pass-73", "Hana", "Bouchard", "2001", "+15550002001",
+             "help desk agent: signs in to /helpdesk"),
 )
 
 
@@ -132,6 +135,11 @@ dn: {PROTECTED_GROUP_DN}
 objectClass: groupOfNames
 cn: admins
 member: uid=erin,{PEOPLE_DN}
+
+dn: {AGENTS_GROUP_DN}
+objectClass: groupOfNames
+cn: helpdesk
+member: uid=hana,{PEOPLE_DN}
 
 """
     body = _policy("default", 0) + "\n" + _policy("expiring", 90 * 86400) + "\n"
