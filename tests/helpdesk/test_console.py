@@ -167,3 +167,25 @@ def test_a_wrong_code_does_not_verify(flask_app: Flask, desk_app: Application) -
     page = act(client, ticket, "check_code", code="000000")
     assert "That code is not right" in page
     assert not desk_app.tickets.get(ticket).verified
+
+
+def test_new_escalations_are_announced_to_the_agents_group(
+        slapd: SlapdInfo, redis_server: object, redis_client: object) -> None:
+    import io
+    from dataclasses import replace
+
+    from bot.services import build_application
+    from tests.engine.conftest import HASHER, make_settings
+
+    group = Recorder()
+    settings = make_settings(slapd, redis_server.info.url)  # type: ignore[attr-defined]
+    settings = replace(settings, helpdesk=replace(settings.helpdesk,
+                                                  telegram_group_id="-100200300"))
+    app = build_application(settings, audit_stream=io.StringIO(), hasher=HASHER,
+                            telegram_sender=group)
+    try:
+        ticket = escalate_from_telegram(app, sender="31337")
+    finally:
+        app.close()
+    assert group.sent == [("-100200300",
+                           f"New escalation {ticket}: requested_by_person (telegram).")]
