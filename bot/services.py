@@ -81,7 +81,7 @@ def engine_settings(settings: Settings) -> EngineSettings:
         domains_self_service=tuple((dom.name, dom.self_service) for dom in settings.domains),
         default_domain=settings.default_domain, public_url=settings.public_url,
         sms_reset_delivery=settings.sms.reset_delivery,
-        link_ttl_seconds=settings.sms.link_ttl_seconds)
+        link_ttl_seconds=settings.sms.link_ttl_seconds, voice_factor=d.voice_factor)
 
 
 def redis_client(settings: Settings) -> redis.Redis:

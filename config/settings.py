@@ -102,6 +102,7 @@ class DialogSettings:
     sender_rate_window_seconds: int = 3_600
     default_language: str = "en"
     languages: tuple[str, ...] = ("en", "fr")
+    voice_factor: Literal["answers", "pin"] = "answers"
 
     def __post_init__(self) -> None:
         for key in ("time_allotment_seconds", "idle_seconds", "questions_enrolled",

@@ -58,6 +58,9 @@ class EngineSettings:
     sms_reset_delivery: str = "link"
     link_ttl_seconds: int = 600
     public_url: str = ""
+    # What voice callers prove with: "answers" (spoken answers to the questions) or "pin"
+    # (the voice PIN chosen at enrolment, keyed in), the same for every caller.
+    voice_factor: str = "answers"
 
     def channel(self, name: str) -> ChannelPolicy:
         return dict(self.channels).get(name, ChannelPolicy())

@@ -18,6 +18,7 @@ from dialogs.questions import choose_asked_questions, choose_decoy_questions
 from dialogs.turn import Turn
 
 MAX_LOGIN = 256
+VOICE_PIN = "voice_pin"  # stands in the question list when voice callers give their PIN
 
 
 def split_login(text: str, default_domain: str) -> tuple[str, str]:
@@ -94,6 +95,9 @@ def choose_questions(turn: Turn, account: Account | None) -> None:
     else:
         questions = choose_decoy_questions(key, login, settings.questions_asked)
         turn.data.update(dn=account.dn if account is not None else "", real=False)
+    if turn.key.channel == "voice" and settings.voice_factor == "pin":
+        # Every caller is asked for a PIN, enrolled or not: the prompt tells nothing.
+        questions = (VOICE_PIN,)
     turn.data.update(questions=list(questions), answered=0, answers_ok=True)
 
 

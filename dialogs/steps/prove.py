@@ -14,7 +14,7 @@ from dialogs.directory_port import Account
 from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.flow import END, SAME, State, automatic
 from dialogs.messages import Message
-from dialogs.steps.identify import refuse_throttled, throttled
+from dialogs.steps.identify import VOICE_PIN, refuse_throttled, throttled
 from dialogs.turn import Turn
 
 
@@ -31,6 +31,9 @@ def _record(turn: Turn) -> tuple[Account | None, EnrolmentRecord | None]:
 def prompt_answer(turn: Turn) -> None:
     questions = list(turn.data.get("questions", []))
     index = int(turn.data.get("answered", 0))
+    if questions[index] == VOICE_PIN:
+        turn.ask("proof.ask_pin", secret_input=True, countdown=True, expect="digits")
+        return
     turn.ask("proof.ask_question", secret_input=True, countdown=True,
              question_msg=questions[index], number=index + 1, total=len(questions))
 
@@ -41,9 +44,13 @@ def receive_answer(turn: Turn) -> str:
         return refuse_throttled(turn)
     questions = list(turn.data.get("questions", []))
     index = int(turn.data.get("answered", 0))
-    normalised = normalise_answer(turn.event.text)
     _account, record = _record(turn)
-    stored = record.hash_for(questions[index]) if record is not None else None
+    if questions[index] == VOICE_PIN:
+        normalised = "".join(ch for ch in turn.event.text if ch.isdigit())
+        stored = (record.voice_pin or None) if record is not None else None
+    else:
+        normalised = normalise_answer(turn.event.text)
+        stored = record.hash_for(questions[index]) if record is not None else None
     if stored is not None:
         correct = turn.services.hasher.verify(stored, normalised)
     else:

@@ -71,7 +71,11 @@ class Conversation:
         return self.send_event(Event.chose(choice_id))
 
     def solve_captcha(self) -> list[str]:
-        assert any(isinstance(a, ShowCaptcha) for a in self.actions), self.text()
+        shown = [a for a in self.actions if isinstance(a, ShowCaptcha)]
+        assert shown, self.text()
+        spoken = shown[-1].challenge.spoken_digits
+        if spoken is not None:  # a voice caller hears the digits and keys them in
+            return self.send_event(Event("digits", spoken))
         return self.say(self.renderer.last_text)
 
     def last_code(self) -> str:
