@@ -15,7 +15,7 @@ SUBCOMMANDS = {
     "web": "serve the Twilio SMS and voice webhooks, the password page and the help desk",
     "telegram": "run the Telegram bot (long polling, or --webhook)",
 }
-AVAILABLE = {"check", "demo", "console"}
+AVAILABLE = {"check", "demo", "console", "telegram"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
                              help="start the stack, check it, print it, then stop (for scripts)")
             sub.add_argument("--no-captcha", action="store_true",
                              help="switch the console's captcha off (for piped scripts)")
+        if name == "telegram":
+            sub.add_argument("--webhook", action="store_true",
+                             help="serve POST /telegram/webhook instead of long polling")
+            sub.add_argument("--host", default="127.0.0.1", help="webhook listen address")
+            sub.add_argument("--port", type=int, default=8081, help="webhook listen port")
+            sub.add_argument("--log", metavar="FILE", help="operator log file (default: stderr)")
         if name in ("demo", "console"):
             sub.add_argument("--sender", default="local",
                              help="who the console speaks as (default: local)")
@@ -54,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return print_results(run_checks(load_settings(args.config)), sys.stdout)
         if args.command == "console":
             return _console(args)
+        if args.command == "telegram":
+            return _telegram(args)
         from bot.demo import run_demo
 
         return run_demo(workdir=args.workdir, wait=not args.no_wait, sender=args.sender,
@@ -75,6 +83,30 @@ def _console(args: argparse.Namespace) -> int:
     app = build_application(settings)
     try:
         return run_console(app, sender=args.sender, captcha_dir=args.captcha_dir)
+    finally:
+        app.close()
+
+
+def _telegram(args: argparse.Namespace) -> int:
+    from bot.services import build_application
+    from bot.telegram_command import run_telegram, startup_problems, telegram_logging
+    from dialogs.actions import Notify, SendSms
+
+    settings = load_settings(args.config)
+    problems = startup_problems(settings, webhook=args.webhook)
+    if problems:  # fail closed before anything connects
+        for problem in problems:
+            print(f"sspm telegram: {problem}", file=sys.stderr)
+        return 2
+    telegram_logging(args.log)
+    app = build_application(settings)
+
+    def outbound(action: SendSms | Notify, text: str) -> None:
+        app.outbound.send_rendered(action, text)
+
+    try:
+        return run_telegram(settings, app, webhook=args.webhook, host=args.host,
+                            port=args.port, outbound=outbound)
     finally:
         app.close()
 

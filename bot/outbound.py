@@ -52,7 +52,10 @@ class Outbound:
 
     def dispatch(self, action: SendSms | Notify, language: str) -> bool:
         """Send; True if it left. Never raises for a cap or a provider error."""
-        text = self.catalogue.render(action.message, language)
+        return self.send_rendered(action, self.catalogue.render(action.message, language))
+
+    def send_rendered(self, action: SendSms | Notify, text: str) -> bool:
+        """Send a text a channel already rendered in the person's language."""
         channel = "sms" if isinstance(action, SendSms) else action.channel
         address = action.to if isinstance(action, SendSms) else action.address
         try:

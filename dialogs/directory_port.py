@@ -117,7 +117,8 @@ class Directory(Protocol):
         ...
 
     def verify_password(self, account: Account, password: str) -> BindOutcome:
-        """Bind as the account; raise InvalidCredentials, AccountLocked or PasswordExpired."""
+        """Bind as the account; raise InvalidCredentials, AccountLocked, PasswordExpired or
+        AccountDisabled."""
         ...
 
     def unlock(self, account: Account) -> None:

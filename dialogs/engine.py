@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from dialogs.actions import Action, End, Say, UseLanguage
-from dialogs.directory_port import DirectoryUnavailable
+from dialogs.directory_port import DirectoryError, DirectoryUnavailable
 from dialogs.events import ConversationKey, Event
 from dialogs.flow import ANY, END, SAME, Flows
 from dialogs.flows import change_password, enrol, forgot_password, menu, unlock_account
@@ -58,6 +58,12 @@ class Engine:
             log.warning("turn failed: %s", type(exc).__name__,
                         extra={"channel": key.channel, "error": str(exc)})
             return self._unavailable()
+        except DirectoryError as exc:
+            # A refusal no step expected (e.g. an account disabled meanwhile): a person must
+            # look at it; say so plainly rather than fail.
+            log.warning("turn refused by the directory: %s", type(exc).__name__,
+                        extra={"channel": key.channel})
+            return self._cannot_help()
 
     def _handle_locked(self, key: ConversationKey, event: Event) -> list[Action]:
         if event.event_id and not self.sessions.first_delivery(
@@ -140,6 +146,11 @@ class Engine:
 
     def _receive(self, turn: Turn) -> None:
         state = self.flows.get(turn.session.state)
+        if turn.event.kind == "choice" and not state.takes_choice:
+            # A button from an older message: it answers nothing here, so ask again.
+            turn.say("common.stale_choice")
+            self._enter(turn, state.name)
+            return
         target = state.receive(turn)
         self._go(turn, state.name, target)
 
@@ -177,6 +188,12 @@ class Engine:
         else:
             ttl = settings.time_allotment_seconds
         self.sessions.save(key, turn.session.to_record(), ttl)
+
+    def _cannot_help(self) -> list[Action]:
+        contact = self.services.settings.contact
+        return [Say(Message.of("selfservice.disabled", phone=contact.phone or "-",
+                               email=contact.email or "-",
+                               authority=contact.registration_authority or "-")), End()]
 
     def _unavailable(self) -> list[Action]:
         contact = self.services.settings.contact

@@ -28,6 +28,7 @@ class State:
     receive: Receive
     goes_to: tuple[str, ...] = ()
     countdown: bool = False  # part of the timed identity proof
+    takes_choice: bool = False  # offers choices; elsewhere a (stale) button press is no answer
 
     @property
     def flow(self) -> str:

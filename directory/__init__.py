@@ -13,7 +13,9 @@ It implements the core's ``dialogs.directory_port.Directory`` port. Errors::
      ├── PasswordRejected        the directory refused a new password; ``reason`` says why
      └── EnrolmentTooLarge       the enrolment record does not fit the attribute
 
-ldap3's exceptions are translated in one place, ``directory.errors.translated``.
+ldap3's exceptions are translated in one place, ``directory.errors.translated``; what
+differs between servers is a dialect: ``directory.openldap`` (ppolicy) and
+``directory.active_directory`` (AD over LDAPS), picked from ``DomainSettings.dialect``.
 """
 
 from directory.ldap_directory import LdapDirectory

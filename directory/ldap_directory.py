@@ -1,17 +1,20 @@
 """``LdapDirectory``: the ``Directory`` port over ldap3, for one authentication domain.
 
 Every value from a person reaches LDAP only through ``escape_filter_chars`` in a filter;
-nothing a person types becomes a DN (DESIGN.md section 5.4). Protected accounts are refused
-here, whatever the service account's rights (section 5.9).
+nothing a person types becomes a DN (DESIGN.md section 5.4). Protected and disabled accounts
+are refused here, whatever the service account's rights (section 5.9).
+
+This module is dialect-neutral: how an account is found, how its lock and password state
+are read, how a lock is cleared, a password reset or changed, and how a refusal is explained
+belong to a ``Dialect`` (``directory.openldap`` for OpenLDAP ppolicy,
+``directory.active_directory`` for AD), picked from ``DomainSettings.dialect``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ldap3 import BASE, MODIFY_ADD, MODIFY_REPLACE, SUBTREE, Connection
 from ldap3.core import exceptions as ldap_exc
@@ -20,34 +23,86 @@ from ldap3.utils.conv import escape_filter_chars
 from config.settings import DomainSettings
 from dialogs.directory_port import (
     Account,
-    AccountLocked,
+    AccountDisabled,
     AccountProtected,
     AdministratorLock,
     BindOutcome,
+    DirectoryError,
+    EnrolmentTooLarge,
     InvalidCredentials,
-    PasswordExpired,
+    LockState,
 )
 from dialogs.temporary_password import generate_temporary_password
+from directory.active_directory import ActiveDirectoryDialect
 from directory.errors import translated
-from directory.openldap import OpenLdapDialect, PolicyTimes, first
+from directory.openldap import Changes, OpenLdapDialect, first, quiet_unbind, text
 from directory.pool import ConnectionPool
-from directory.ppolicy import PPOLICY_REQUEST, policy_from_result
 
 MAX_LOGIN_LENGTH = 256
+
+
+class Dialect(Protocol):
+    """What differs between directory servers; everything else is ``LdapDirectory``'s."""
+
+    name: str
+    enrolment_object_class: str | None  # an auxiliary class the record needs, if any
+    state_attributes: tuple[str, ...]
+    bind_controls: tuple[Any, ...]
+    write_controls: tuple[Any, ...]
+
+    def user_filter(self, value: str) -> str:
+        """The account filter for an already escaped login."""
+        ...
+
+    def group_member_filter(self, dn: str) -> str:
+        """A filter matching a (protected) group that has ``dn`` as a member."""
+        ...
+
+    def lock_state(self, attributes: dict[str, Any], now: datetime) -> LockState: ...
+
+    def must_change(self, attributes: dict[str, Any]) -> bool: ...
+
+    def expired(self, attributes: dict[str, Any], now: datetime) -> bool: ...
+
+    def disabled(self, attributes: dict[str, Any]) -> bool: ...
+
+    def privileged(self, attributes: dict[str, Any]) -> bool: ...
+
+    def bind_outcome(self, result: dict[str, Any] | None, *, bound: bool) -> BindOutcome:
+        """The outcome of a person's bind; raise the error of a refused one."""
+        ...
+
+    def unlock_changes(self) -> Changes: ...
+
+    def reset_changes(self, new_password: str, *, must_change: bool, locked: bool) -> Changes:
+        ...
+
+    def password_refusal(self, exc: ldap_exc.LDAPOperationResult,
+                         result: dict[str, Any] | None) -> DirectoryError:
+        """The error for a constraint violation on a password write."""
+        ...
+
+    def change_password(self, dn: str, old_password: str, new_password: str) -> None:
+        """The person's own change, so the directory applies its policy as to any user."""
+        ...
+
+
+def dialect_for(settings: DomainSettings, pool: ConnectionPool) -> Dialect:
+    if settings.dialect == "ad":
+        return ActiveDirectoryDialect(settings, pool)
+    return OpenLdapDialect(settings, pool)
 
 
 class LdapDirectory:
     """One domain's directory. Thread-safe: share one instance per domain."""
 
     def __init__(self, settings: DomainSettings, *, pool: ConnectionPool | None = None,
-                 dialect: OpenLdapDialect | None = None,
+                 dialect: Dialect | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.settings = settings
         self.pool = pool or ConnectionPool(settings)
-        self.dialect = dialect or OpenLdapDialect()
+        self.dialect = dialect or dialect_for(settings, self.pool)
         self._clock = clock
-        self._policies: dict[str, PolicyTimes] = {}
-        self._policy_lock = threading.Lock()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -55,10 +110,7 @@ class LdapDirectory:
         login = login.strip()
         if not login or len(login) > MAX_LOGIN_LENGTH or "\x00" in login:
             return None
-        attrs = self.settings.attributes
-        value = escape_filter_chars(login)
-        user_filter = (f"(&(objectClass={escape_filter_chars(self.settings.user_object_class)})"
-                       f"(|({attrs.username}={value})({attrs.employee_number}={value})))")
+        user_filter = self.dialect.user_filter(escape_filter_chars(login))
         entries = self.pool.run("find account", lambda c: self._search(c, user_filter))
         if len(entries) != 1:
             return None  # none, or ambiguous: never guess which person this is
@@ -80,46 +132,32 @@ class LdapDirectory:
 
     def _search(self, connection: Connection, search_filter: str, base: str | None = None,
                 scope: str = SUBTREE) -> list[dict[str, Any]]:
-        connection.search(base or self.settings.search_base, search_filter, search_scope=scope,
-                          attributes=self._attribute_list(), size_limit=2)
+        try:
+            connection.search(base or self.settings.search_base, search_filter,
+                              search_scope=scope, attributes=self._attribute_list(),
+                              size_limit=2)
+        except ldap_exc.LDAPSizeLimitExceededResult:
+            return [{"type": "searchResEntry"}] * 2  # more than one: ambiguous
         return [e for e in connection.response or [] if e.get("type") == "searchResEntry"]
 
     def _account(self, entry: dict[str, Any]) -> Account:
         attributes: dict[str, Any] = dict(entry["attributes"])
-        a = self.settings.attributes
-        policy = self._policy_for(attributes)
+        a, d = self.settings.attributes, self.dialect
         now = self._clock()
-        lock = self.dialect.lock_state(attributes, policy, now)
+        lock = d.lock_state(attributes, now)
         return Account(
-            dn=entry["dn"], username=_text(first(attributes, a.username)),
+            dn=entry["dn"], username=text(first(attributes, a.username)),
             domain=self.settings.name,
-            employee_number=_text(first(attributes, a.employee_number)),
-            mobile=_text(first(attributes, a.mobile)), mail=_text(first(attributes, a.mail)),
-            display_name=_text(first(attributes, a.display_name)),
-            given_name=_text(first(attributes, a.given_name)),
-            surname=_text(first(attributes, a.surname)),
-            enrolment=_text(first(attributes, a.enrolment)) or None,
-            lock=lock, must_change=self.dialect.must_change(attributes),
-            expired=self.dialect.expired(attributes, policy, now),
-            disabled=self.dialect.disabled(attributes),
-            protected=lock == "admin_locked" or self.dialect.privileged(attributes)
+            employee_number=text(first(attributes, a.employee_number)),
+            mobile=text(first(attributes, a.mobile)), mail=text(first(attributes, a.mail)),
+            display_name=text(first(attributes, a.display_name)),
+            given_name=text(first(attributes, a.given_name)),
+            surname=text(first(attributes, a.surname)),
+            enrolment=text(first(attributes, a.enrolment)) or None,
+            lock=lock, must_change=d.must_change(attributes),
+            expired=d.expired(attributes, now), disabled=d.disabled(attributes),
+            protected=lock == "admin_locked" or d.privileged(attributes)
             or self._in_protected_set(entry["dn"]))
-
-    def _policy_for(self, attributes: dict[str, Any]) -> PolicyTimes:
-        dn = _text(first(attributes, "pwdPolicySubentry")) or self._default_policy_dn()
-        if not dn:
-            return PolicyTimes()
-        with self._policy_lock:
-            cached = self._policies.get(dn)
-        if cached is not None:
-            return cached
-        policy = self.pool.run("read password policy", lambda c: _read_policy(c, dn))
-        with self._policy_lock:
-            self._policies[dn] = policy
-        return policy
-
-    def _default_policy_dn(self) -> str:
-        return f"cn=default,ou=policies,{self.settings.base_dn}"
 
     def _in_protected_set(self, dn: str) -> bool:
         if any(dn.lower() == p.lower() for p in self.settings.protected_dns):
@@ -127,7 +165,7 @@ class LdapDirectory:
         groups = self.settings.protected_groups
         if not groups:
             return False
-        member_filter = f"(member={escape_filter_chars(dn)})"
+        member_filter = self.dialect.group_member_filter(dn)
 
         def check(connection: Connection) -> bool:
             for group in groups:
@@ -149,13 +187,15 @@ class LdapDirectory:
         connection = self.pool.new_connection(account.dn, password)
         with translated("user bind", lambda: connection.result):
             try:
-                connection.bind(controls=[PPOLICY_REQUEST])
+                connection.bind(controls=list(self.dialect.bind_controls) or None)
             except ldap_exc.LDAPInvalidCredentialsResult as exc:
-                raise _bind_refusal(connection.result) from exc
+                try:
+                    return self.dialect.bind_outcome(connection.result, bound=False)
+                except DirectoryError as refusal:
+                    raise refusal from exc
             finally:
-                _quiet_unbind(connection)
-        response = policy_from_result(connection.result)
-        return BindOutcome.MUST_CHANGE if response.error == 2 else BindOutcome.OK
+                quiet_unbind(connection)
+        return self.dialect.bind_outcome(connection.result, bound=True)
 
     # -- changing ----------------------------------------------------------------------------
 
@@ -170,9 +210,18 @@ class LdapDirectory:
         current = self.refresh(account)
         self._refuse_protected(current)
         changes = self.dialect.reset_changes(new_password, must_change=must_change,
-                                             currently_must_change=current.must_change)
-        self.pool.run("reset password",
-                      lambda c: c.modify(current.dn, changes, controls=[PPOLICY_REQUEST]))
+                                             locked=current.lock == "locked")
+        self._write_password("reset password", current.dn, changes)
+
+    def _write_password(self, operation: str, dn: str, changes: Changes) -> None:
+        def write(connection: Connection) -> bool:
+            try:
+                return bool(connection.modify(dn, changes,
+                                              controls=list(self.dialect.write_controls) or None))
+            except ldap_exc.LDAPConstraintViolationResult as exc:
+                raise self.dialect.password_refusal(exc, connection.result) from exc
+
+        self.pool.run(operation, write)
 
     def set_temporary_password(self, account: Account) -> str:
         password = generate_temporary_password()
@@ -180,39 +229,34 @@ class LdapDirectory:
         return password
 
     def change_password(self, account: Account, old_password: str, new_password: str) -> None:
-        """Bound as the person, so the directory applies its policy as to any user."""
+        """The person's own change: the old password proves it, the directory's policy rules."""
         if not old_password:
             raise InvalidCredentials("empty password")
-        connection = self.pool.new_connection(account.dn, old_password)
-        with translated("own password change", lambda: connection.result):
-            try:
-                connection.bind(controls=[PPOLICY_REQUEST])
-            except ldap_exc.LDAPInvalidCredentialsResult as exc:
-                raise _bind_refusal(connection.result) from exc
-            try:
-                connection.extend.standard.modify_password(
-                    user=account.dn, old_password=old_password, new_password=new_password,
-                    controls=[PPOLICY_REQUEST])
-            finally:
-                _quiet_unbind(connection)
+        if self.refresh(account).disabled:
+            raise AccountDisabled(account.username)
+        self.dialect.change_password(account.dn, old_password, new_password)
 
     def write_enrolment(self, account: Account, record: str | None) -> None:
         attribute = self.settings.attributes.enrolment
-        changes: dict[str, list[tuple[str, list[str]]]] = {
+        changes: Changes = {
             attribute: [(MODIFY_REPLACE, [record] if record is not None else [])]}
-        object_class = "sspmEnrolled"
-        self.pool.run("write enrolment", lambda c: self._write_enrolment(
-            c, account.dn, changes, object_class))
+        self.pool.run("write enrolment", lambda c: self._write_enrolment(c, account.dn, changes))
 
-    def _write_enrolment(self, connection: Connection, dn: str,
-                         changes: dict[str, list[tuple[str, list[str]]]],
-                         object_class: str) -> bool:
-        connection.search(dn, "(objectClass=*)", search_scope=BASE, attributes=["objectClass"])
-        classes = {str(c).lower() for e in connection.response or []
-                   for c in e.get("attributes", {}).get("objectClass", [])}
-        if self.dialect.name == "openldap" and object_class.lower() not in classes:
-            changes = {**changes, "objectClass": [(MODIFY_ADD, [object_class])]}
-        return bool(connection.modify(dn, changes))
+    def _write_enrolment(self, connection: Connection, dn: str, changes: Changes) -> bool:
+        object_class = self.dialect.enrolment_object_class
+        if object_class is not None:
+            connection.search(dn, "(objectClass=*)", search_scope=BASE,
+                              attributes=["objectClass"])
+            classes = {str(c).lower() for e in connection.response or []
+                       for c in e.get("attributes", {}).get("objectClass", [])}
+            if object_class.lower() not in classes:
+                changes = {**changes, "objectClass": [(MODIFY_ADD, [object_class])]}
+        try:
+            return bool(connection.modify(dn, changes))
+        except (ldap_exc.LDAPConstraintViolationResult,
+                ldap_exc.LDAPAdminLimitExceededResult) as exc:
+            raise EnrolmentTooLarge(f"{self.settings.attributes.enrolment}: "
+                                    f"{exc.message or type(exc).__name__}") from exc
 
     def ping(self) -> None:
         self.pool.run("ping", lambda c: c.search(self.settings.base_dn, "(objectClass=*)",
@@ -227,39 +271,5 @@ class LdapDirectory:
             raise AdministratorLock(account.username)
         if account.protected:
             raise AccountProtected(account.username)
-
-
-def _read_policy(connection: Connection, dn: str) -> PolicyTimes:
-    try:
-        connection.search(dn, "(objectClass=*)", search_scope=BASE,
-                          attributes=["pwdLockoutDuration", "pwdMaxAge"])
-    except ldap_exc.LDAPNoSuchObjectResult:
-        return PolicyTimes()
-    for entry in connection.response or []:
-        attributes = entry.get("attributes", {})
-        return PolicyTimes(lockout_duration=int(first(attributes, "pwdLockoutDuration") or 0),
-                           max_age=int(first(attributes, "pwdMaxAge") or 0))
-    return PolicyTimes()
-
-
-def _bind_refusal(result: dict[str, Any] | None) -> Exception:
-    response = policy_from_result(result)
-    if response.error == 1:
-        return AccountLocked("account locked")
-    if response.error == 0:
-        return PasswordExpired("password expired")
-    return InvalidCredentials("invalid credentials")
-
-
-def _quiet_unbind(connection: Connection) -> None:
-    # The outcome is already known; closing is best effort.
-    with contextlib.suppress(Exception):
-        connection.unbind()
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
+        if account.disabled:
+            raise AccountDisabled(account.username)

@@ -3,22 +3,40 @@
 Facts (STACK-NOTES.md): ``pwdAccountLockedTime`` marks a lock (``000001010000Z`` is an
 administrator's permanent lock); deleting it unlocks and clears ``pwdFailureTime``;
 ``pwdReset: TRUE`` forces a change at next login; a password written by an account with
-``write`` (not ``manage``) is checked against history and length by slapd itself.
+``write`` (not ``manage``) is checked against history and length by slapd itself. A person's
+own change is a Password Modify on a connection bound as that person.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ldap3 import MODIFY_DELETE, MODIFY_REPLACE
+from ldap3 import BASE, MODIFY_DELETE, MODIFY_REPLACE, Connection
+from ldap3.core import exceptions as ldap_exc
+from ldap3.utils.conv import escape_filter_chars
 
-from dialogs.directory_port import LockState
+from config.settings import DomainSettings
+from dialogs.directory_port import (
+    AccountLocked,
+    BindOutcome,
+    DirectoryError,
+    InvalidCredentials,
+    LockState,
+    PasswordExpired,
+)
+from directory.errors import rejection_from, translated
+from directory.pool import ConnectionPool
+from directory.ppolicy import PPOLICY_REQUEST, policy_from_result
 
 ADMIN_LOCK = "000001010000Z"
 PPOLICY_STATE_ATTRIBUTES = ("pwdAccountLockedTime", "pwdReset", "pwdChangedTime",
                             "pwdPolicySubentry")
+
+Changes = dict[str, list[tuple[str, list[Any]]]]
 
 
 @dataclass(frozen=True)
@@ -50,21 +68,60 @@ def first(attributes: dict[str, Any], name: str) -> Any:
     return value
 
 
-class OpenLdapDialect:
-    name = "openldap"
-    state_attributes = PPOLICY_STATE_ATTRIBUTES
+def text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
 
-    def lock_state(self, attributes: dict[str, Any], policy: PolicyTimes,
-                   now: datetime) -> LockState:
+
+def quiet_unbind(connection: Connection) -> None:
+    # The outcome is already known; closing is best effort.
+    with contextlib.suppress(Exception):
+        connection.unbind()
+
+
+class OpenLdapDialect:
+    """OpenLDAP with the ppolicy overlay; reads pwdPolicy entries once and caches them."""
+
+    name: str = "openldap"
+    enrolment_object_class: str | None = "sspmEnrolled"
+    state_attributes: tuple[str, ...] = PPOLICY_STATE_ATTRIBUTES
+    bind_controls: tuple[Any, ...] = (PPOLICY_REQUEST,)
+    write_controls: tuple[Any, ...] = (PPOLICY_REQUEST,)
+
+    def __init__(self, settings: DomainSettings, pool: ConnectionPool) -> None:
+        self.settings = settings
+        self.pool = pool
+        self._policies: dict[str, PolicyTimes] = {}
+        self._policy_lock = threading.Lock()
+
+    # -- finding -----------------------------------------------------------------------------
+
+    def user_filter(self, value: str) -> str:
+        """``value`` is already escaped."""
+        attrs = self.settings.attributes
+        object_class = escape_filter_chars(self.settings.user_object_class)
+        return (f"(&(objectClass={object_class})"
+                f"(|({attrs.username}={value})({attrs.employee_number}={value})))")
+
+    def group_member_filter(self, dn: str) -> str:
+        return f"(member={escape_filter_chars(dn)})"
+
+    # -- state -------------------------------------------------------------------------------
+
+    def lock_state(self, attributes: dict[str, Any], now: datetime) -> LockState:
         raw = first(attributes, "pwdAccountLockedTime")
         if raw is None:
             return "unlocked"
-        text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
-        if text == ADMIN_LOCK or _is_admin_lock(raw):
+        value = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
+        if value == ADMIN_LOCK or _is_admin_lock(raw):
             return "admin_locked"
         locked_at = generalized_time(raw)
-        if (policy.lockout_duration and locked_at is not None
-                and locked_at + timedelta(seconds=policy.lockout_duration) <= now):
+        duration = self.policy(attributes).lockout_duration
+        if (duration and locked_at is not None
+                and locked_at + timedelta(seconds=duration) <= now):
             return "unlocked"
         return "locked"
 
@@ -72,11 +129,12 @@ class OpenLdapDialect:
         value = first(attributes, "pwdReset")
         return value is True or str(value).upper() == "TRUE"
 
-    def expired(self, attributes: dict[str, Any], policy: PolicyTimes, now: datetime) -> bool:
+    def expired(self, attributes: dict[str, Any], now: datetime) -> bool:
         changed = generalized_time(first(attributes, "pwdChangedTime"))
-        if not policy.max_age or changed is None:
+        max_age = self.policy(attributes).max_age
+        if not max_age or changed is None:
             return False
-        return changed + timedelta(seconds=policy.max_age) <= now
+        return changed + timedelta(seconds=max_age) <= now
 
     def disabled(self, attributes: dict[str, Any]) -> bool:
         return False
@@ -84,18 +142,81 @@ class OpenLdapDialect:
     def privileged(self, attributes: dict[str, Any]) -> bool:
         return False
 
-    def unlock_changes(self) -> dict[str, list[tuple[str, list[str]]]]:
+    def policy(self, attributes: dict[str, Any]) -> PolicyTimes:
+        dn = text(first(attributes, "pwdPolicySubentry")) or \
+            f"cn=default,ou=policies,{self.settings.base_dn}"
+        with self._policy_lock:
+            cached = self._policies.get(dn)
+        if cached is not None:
+            return cached
+        policy = self.pool.run("read password policy", lambda c: _read_policy(c, dn))
+        with self._policy_lock:
+            self._policies[dn] = policy
+        return policy
+
+    # -- binding as the person ---------------------------------------------------------------
+
+    def bind_outcome(self, result: dict[str, Any] | None, *, bound: bool) -> BindOutcome:
+        """A bound person may still be flagged must-change; a refused bind says why."""
+        response = policy_from_result(result)
+        if bound:
+            return BindOutcome.MUST_CHANGE if response.error == 2 else BindOutcome.OK
+        if response.error == 1:
+            raise AccountLocked("account locked")
+        if response.error == 0:
+            raise PasswordExpired("password expired")
+        raise InvalidCredentials("invalid credentials")
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def unlock_changes(self) -> Changes:
         return {"pwdAccountLockedTime": [(MODIFY_DELETE, [])]}
 
-    def reset_changes(self, new_password: str, *, must_change: bool,
-                      currently_must_change: bool) -> dict[str, list[tuple[str, list[str]]]]:
-        changes: dict[str, list[tuple[str, list[str]]]] = {
-            "userPassword": [(MODIFY_REPLACE, [new_password])]}
+    def reset_changes(self, new_password: str, *, must_change: bool, locked: bool) -> Changes:
+        changes: Changes = {"userPassword": [(MODIFY_REPLACE, [new_password])]}
         # slapd clears pwdReset by itself whenever a non-``manage`` account writes the
-        # password, so it is only ever set here, in the same (atomic) modify.
+        # password, so it is only ever set here, in the same (atomic) modify. Any password
+        # write also unlocks, so ``locked`` needs nothing more.
         if must_change:
             changes["pwdReset"] = [(MODIFY_REPLACE, ["TRUE"])]
         return changes
+
+    def password_refusal(self, exc: ldap_exc.LDAPOperationResult,
+                         result: dict[str, Any] | None) -> DirectoryError:
+        return rejection_from(exc, result)
+
+    def change_password(self, dn: str, old_password: str, new_password: str) -> None:
+        """Bound as the person, so slapd applies its policy as to any user."""
+        connection = self.pool.new_connection(dn, old_password)
+        with translated("own password change", lambda: connection.result):
+            try:
+                connection.bind(controls=list(self.bind_controls))
+            except ldap_exc.LDAPInvalidCredentialsResult as exc:
+                quiet_unbind(connection)
+                try:
+                    self.bind_outcome(connection.result, bound=False)
+                except DirectoryError as refusal:
+                    raise refusal from exc
+                raise
+            try:
+                connection.extend.standard.modify_password(
+                    user=dn, old_password=old_password, new_password=new_password,
+                    controls=list(self.write_controls))
+            finally:
+                quiet_unbind(connection)
+
+
+def _read_policy(connection: Connection, dn: str) -> PolicyTimes:
+    try:
+        connection.search(dn, "(objectClass=*)", search_scope=BASE,
+                          attributes=["pwdLockoutDuration", "pwdMaxAge"])
+    except ldap_exc.LDAPNoSuchObjectResult:
+        return PolicyTimes()
+    for entry in connection.response or []:
+        attributes = entry.get("attributes", {})
+        return PolicyTimes(lockout_duration=int(first(attributes, "pwdLockoutDuration") or 0),
+                           max_age=int(first(attributes, "pwdMaxAge") or 0))
+    return PolicyTimes()
 
 
 def _is_admin_lock(raw: Any) -> bool:

@@ -1,4 +1,5 @@
-"""Throwaway slapd and redis-server on free loopback ports, for tests and ``sspm demo``.
+"""Throwaway slapd and redis-server on free loopback ports, for tests and ``sspm demo``;
+a throwaway Samba AD DC (``bot.local_stack.samba``: LDAPS on 127.0.0.1:636, one per machine).
 
 Nothing outside the given folder is touched; each server is stopped through its own process.
 """

@@ -9,6 +9,7 @@ threshold, so it can never be used to lock someone out (DESIGN.md 5.3).
 from __future__ import annotations
 
 from dialogs.directory_port import (
+    AccountDisabled,
     AccountLocked,
     BindOutcome,
     InvalidCredentials,
@@ -71,6 +72,10 @@ def receive_current(turn: Turn) -> str:
         return SAME if counters.count(counter) < turn.settings.bind_failure_limit else END
     except PasswordExpired:
         turn.say("change.expired")
+        return END
+    except AccountDisabled:
+        turn.audit("change.current_password", "disabled")
+        turn.say("selfservice.disabled", **turn.contact_params())
         return END
     turn.audit("change.current_password", "ok", must_change=outcome is BindOutcome.MUST_CHANGE)
     turn.data.update(dn=account.dn, who_known=account.username,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dialogs.actions import Choice
 from dialogs.answers import enrolment_problems, normalise_answer
 from dialogs.directory_port import (
+    AccountDisabled,
     AccountLocked,
     BindOutcome,
     InvalidCredentials,
@@ -72,6 +73,10 @@ def receive_password(turn: Turn) -> str:
         turn.audit("enrol.password", "failed")
         turn.say("change.cannot_sign_in")
         return SAME if counters.count(counter) < turn.settings.bind_failure_limit else END
+    except AccountDisabled:
+        turn.audit("enrol.password", "disabled")
+        turn.say("selfservice.disabled", **turn.contact_params())
+        return END
     if outcome is BindOutcome.MUST_CHANGE:
         turn.say("enrol.change_first")
         return END
@@ -209,7 +214,8 @@ STATES = (
           ("proof:captcha", "enrol:password", SAME), countdown=True),
     State("enrol:password", prompt_password, receive_password, ("enrol:question", SAME, END),
           countdown=True),
-    State("enrol:question", prompt_question, receive_question, ("enrol:answer", SAME)),
+    State("enrol:question", prompt_question, receive_question, ("enrol:answer", SAME),
+          takes_choice=True),
     State("enrol:answer", prompt_answer, receive_answer, ("enrol:answer_again", SAME)),
     State("enrol:answer_again", prompt_answer_again, receive_answer_again,
           ("enrol:answer", "enrol:question", "enrol:mobile")),

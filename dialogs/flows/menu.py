@@ -78,7 +78,8 @@ def _passed(turn: Turn) -> tuple[str, ...]:
 STATES = (
     State("menu:choose", prompt_menu, receive_menu,
           ("forgot:begin", "unlock:begin", "change:begin", "enrol:begin",
-           "helpdesk:escalate", "language:choose", SAME)),
-    State("language:choose", prompt_language, receive_language, (ANY, SAME)),
+           "helpdesk:escalate", "language:choose", SAME), takes_choice=True),
+    State("language:choose", prompt_language, receive_language, (ANY, SAME),
+          takes_choice=True),
     automatic("helpdesk:escalate", escalate, (END,)),
 )

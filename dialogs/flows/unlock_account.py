@@ -58,5 +58,6 @@ def receive_offer(turn: Turn) -> str:
 STATES = (
     automatic("unlock:begin", begin, ("proof:username", END)),
     automatic("unlock:after_proof", after_proof, ("unlock:offer_reset", END)),
-    State("unlock:offer_reset", prompt_offer, receive_offer, ("forgot:after_proof", SAME, END)),
+    State("unlock:offer_reset", prompt_offer, receive_offer, ("forgot:after_proof", SAME, END),
+          takes_choice=True),
 )

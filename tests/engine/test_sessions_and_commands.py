@@ -138,3 +138,16 @@ def test_console_channel_runs_a_whole_scripted_reset(app: Application, slapd: Sl
     assert list((tmp_path / "captchas").glob("captcha-*.png"))
     assert binds(slapd, alice.dn, "Tidal-Juniper-Bracket-84")
     assert not binds(slapd, alice.dn, alice.password)
+
+
+def test_a_stale_button_is_no_answer(conversation: Conversation, hasher: object) -> None:
+    c = conversation
+    c.start()
+    c.choose("forgot")
+    c.say("alice")
+    c.solve_captcha()
+    question = c.asked_question()
+    before = hasher.kdf_calls  # type: ignore[attr-defined]
+    c.choose("unlock")  # a button of the old menu, pressed during a security question
+    assert c.said("common.stale_choice") and c.asked_question() == question
+    assert hasher.kdf_calls == before  # type: ignore[attr-defined]
