@@ -15,7 +15,6 @@ SUBCOMMANDS = {
     "web": "serve the Twilio SMS and voice webhooks, the password page and the help desk",
     "telegram": "run the Telegram bot (long polling, or --webhook)",
 }
-AVAILABLE = {"check", "demo", "console", "telegram"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                              help="start the stack, check it, print it, then stop (for scripts)")
             sub.add_argument("--no-captcha", action="store_true",
                              help="switch the console's captcha off (for piped scripts)")
+        if name == "web":
+            sub.add_argument("--host", default="127.0.0.1", help="listen address")
+            sub.add_argument("--port", type=int, default=8000, help="listen port")
         if name == "telegram":
             sub.add_argument("--webhook", action="store_true",
                              help="serve POST /telegram/webhook instead of long polling")
@@ -50,9 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command not in AVAILABLE:
-        print(f"sspm {args.command}: not available yet in this version.", file=sys.stderr)
-        return 2
     try:
         if args.command == "check":
             from bot.check import print_results, run_checks
@@ -62,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _console(args)
         if args.command == "telegram":
             return _telegram(args)
+        if args.command == "web":
+            from bot.web_command import run_web
+
+            return run_web(load_settings(args.config), args.host, args.port)
         from bot.demo import run_demo
 
         return run_demo(workdir=args.workdir, wait=not args.no_wait, sender=args.sender,

@@ -42,6 +42,7 @@ class Ask:
     seconds_left: int | None = None
     expect: str = "text"  # "text", "digits", "choice"
     notes: tuple[Message, ...] = field(default=())
+    digits: int | None = None  # how many keys, when known (a keypad can stop by itself)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 COMMANDS = {
     "menu": "menu", "*": "menu", "cancel": "cancel", "annuler": "cancel", "stop": "cancel",
     "help": "help", "aide": "help", "?": "help", "language": "language", "langue": "language",
+    "helpdesk": "helpdesk", "agent": "helpdesk",
 }
 MAX_CHAIN = 12  # automatic steps chained in one turn; a bound against a flow loop
 EVENT_ID_TTL = 86_400
@@ -136,6 +137,9 @@ class Engine:
         elif command == "menu":
             turn.session.data = {}
             self._enter(turn, "menu:choose")
+        elif command == "helpdesk":
+            # From any step, keeping what was established (e.g. a passed identity proof).
+            self._enter(turn, "helpdesk:escalate")
         elif command == "help":
             state = turn.session.state
             turn.say(f"help.{state.split(':', 1)[0]}", **turn.contact_params())

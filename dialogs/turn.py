@@ -109,11 +109,11 @@ class Turn:
 
     def ask(self, message_id: str, /, *, choices: tuple[Choice, ...] = (),
             secret_input: bool = False, countdown: bool = False, expect: str = "text",
-            **params: ParamValue) -> None:
+            digits: int | None = None, **params: ParamValue) -> None:
         self.actions.append(Ask(Message.of(message_id, **params), choices=choices,
                                 secret_input=secret_input,
                                 seconds_left=self.seconds_left() if countdown else None,
-                                expect=expect))
+                                expect=expect, digits=digits))
 
     def forget_secret_message(self) -> None:
         """The person's message carried a secret: have the channel delete it."""

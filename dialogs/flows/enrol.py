@@ -152,7 +152,8 @@ def prompt_mobile(turn: Turn) -> str | None:
         return "enrol:pin"
     if "code_digest" not in turn.data:
         send_code(turn, mobile)
-    turn.ask("proof.ask_code", secret_input=True, expect="digits")
+    turn.ask("proof.ask_code", secret_input=True, expect="digits",
+             digits=turn.settings.code_digits)
     return None
 
 

@@ -79,7 +79,8 @@ def prompt_code(turn: Turn) -> str | None:
         return "proof:verdict"
     if "code_digest" not in turn.data:
         send_code(turn, record.mobile if record is not None else "")
-    turn.ask("proof.ask_code", secret_input=True, countdown=True, expect="digits")
+    turn.ask("proof.ask_code", secret_input=True, countdown=True, expect="digits",
+             digits=turn.settings.code_digits)
     return None
 
 

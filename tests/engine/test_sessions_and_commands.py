@@ -151,3 +151,16 @@ def test_a_stale_button_is_no_answer(conversation: Conversation, hasher: object)
     c.choose("unlock")  # a button of the old menu, pressed during a security question
     assert c.said("common.stale_choice") and c.asked_question() == question
     assert hasher.kdf_calls == before  # type: ignore[attr-defined]
+
+
+def test_helpdesk_from_any_step_keeps_what_was_established(conversation: Conversation,
+                                                           app: Application) -> None:
+    from tests.engine.test_forgot_password import prove_identity
+
+    c = conversation
+    prove_identity(c, "alice")
+    assert c.asks("password.ask_new")
+    c.say("helpdesk")
+    assert c.said("helpdesk.handover") and c.ended()
+    escalation = next(iter(app.services.escalations.recent(1)))[1]
+    assert escalation.passed == ("identity_proof",) and escalation.username == "alice"

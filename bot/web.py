@@ -1,0 +1,150 @@
+"""``sspm web``: the Flask app factory, the one place where the web blueprints are composed.
+
+Routes::
+
+    POST /twilio/sms                 SMS webhook (signed)           channels.twilio.sms
+    POST /twilio/voice               incoming call (signed)         channels.twilio.voice
+    POST /twilio/voice/step?step=N   a caller's answer (signed)     channels.twilio.voice
+    GET  /twilio/media/<token>       captcha image for MMS, once    channels.twilio.media
+    GET  /password/<token>           the secure password page       channels.web.password
+    POST /password/<token>           set the password (CSRF)        channels.web.password
+    POST /password/<token>/rate      strength meter, JSON (CSRF)    channels.web.password
+    /helpdesk/...                    agents' console                channels.helpdesk
+    GET  /healthz                    Redis reachable: 200, else 503
+    GET  /metrics                    Prometheus text format
+
+No module-level app (STYLE.md habit 6): ``create_app(settings, application)`` for tests and
+``sspm web``; ``wsgi()`` for gunicorn (``gunicorn 'bot.web:wsgi()'``), which loads the
+settings from the environment. A missing Twilio auth token or public URL stops the start.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Blueprint, Flask, Response, request
+
+from bot.helpdesk_app import register_helpdesk
+from bot.services import Application
+from channels.twilio.calls import ChannelRecords
+from channels.twilio.media import CaptchaMedia, media_blueprint
+from channels.twilio.signature import TwilioSignature
+from channels.twilio.sms import SmsChannel, sms_blueprint
+from channels.twilio.voice import VoiceChannel, voice_blueprint
+from channels.web.csrf import CsrfGuard
+from channels.web.metrics import CountedEngine, RedisMetrics
+from channels.web.password import PasswordSite, password_blueprint
+from config.errors import ConfigError
+from config.settings import Settings
+from dialogs.actions import Notify, SendSms
+from dialogs.password_page import PasswordPage
+from dialogs.sealing import Sealer
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings, application: Application) -> Flask:
+    """The web app on ``application``'s services; raises ``ConfigError`` if it cannot be safe."""
+    check_settings(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    metrics = RedisMetrics(application.redis, settings.redis.key_prefix)
+    for blueprint in _blueprints(settings, application, metrics):
+        app.register_blueprint(blueprint)
+    register_helpdesk(app, application)
+    _count_requests(app, metrics)
+    return app
+
+
+def check_settings(settings: Settings) -> None:
+    """Fail closed at start (DESIGN.md 5.5), with the key to fix."""
+    TwilioSignature(settings.twilio.auth_token.reveal(), settings.public_url)
+    if not settings.sms.mms_captcha and settings.channel("sms").captcha:
+        raise ConfigError("channels.sms.captcha", "must be false when sms.mms_captcha is "
+                          "false: an SMS captcha needs an MMS image")
+
+
+def _blueprints(settings: Settings, application: Application,
+                metrics: RedisMetrics) -> list[Blueprint]:
+    secret = settings.secret_key.reveal().encode("utf-8")
+    prefix = settings.redis.key_prefix
+    signature = TwilioSignature(settings.twilio.auth_token.reveal(), settings.public_url)
+    engine = CountedEngine(application.engine, metrics)
+    records = ChannelRecords(application.redis, Sealer(secret), prefix,
+                             settings.dialog.time_allotment_seconds)
+    media = CaptchaMedia(application.redis, secret, prefix) if settings.sms.mms_captcha else None
+    language = settings.dialog.default_language
+
+    def dispatch(action: SendSms | Notify, lang: str) -> bool:
+        return application.outbound.dispatch(action, lang)
+
+    def on_error(channel: str, exc: BaseException) -> None:
+        metrics.increment("sspm_errors_total", channel=channel)
+        log.error("request failed", exc_info=exc, extra={"channel": channel})
+
+    sms = SmsChannel(engine, application.catalogue, records, media, dispatch,
+                     public_url=settings.public_url, language=language)
+    voice = VoiceChannel(engine, application.catalogue, records, dispatch,
+                         public_url=settings.public_url, language=language,
+                         helpdesk_number=settings.helpdesk.phone)
+    site = PasswordSite(
+        page=PasswordPage(application.services), catalogue=application.catalogue,
+        dispatch=dispatch, csrf=CsrfGuard(secret, secure=settings.public_url.startswith(
+            "https://")), contact=_contact(settings), max_length=settings.password.max_length,
+        default_language=language)
+    blueprints = [sms_blueprint(sms, signature, on_error),
+                  voice_blueprint(voice, signature, on_error),
+                  password_blueprint(site, on_error), _ops_blueprint(application, metrics)]
+    if media is not None:
+        blueprints.append(media_blueprint(media))
+    return blueprints
+
+
+def _contact(settings: Settings) -> dict[str, str | int]:
+    h = settings.helpdesk
+    return {"phone": h.phone or "-", "email": h.email or "-",
+            "authority": h.registration_authority or h.phone or "-"}
+
+
+def _ops_blueprint(application: Application, metrics: RedisMetrics) -> Blueprint:
+    blueprint = Blueprint("ops", __name__)
+
+    @blueprint.get("/healthz")
+    def healthz() -> tuple[dict[str, str], int]:
+        try:
+            application.redis.ping()
+        except redis.RedisError:
+            return {"status": "unavailable", "redis": "down"}, 503
+        return {"status": "ok", "redis": "up"}, 200
+
+    @blueprint.get("/metrics")
+    def prometheus() -> Response:
+        return Response(metrics.render(), mimetype="text/plain; version=0.0.4")
+
+    return blueprint
+
+
+def _count_requests(app: Flask, metrics: RedisMetrics) -> None:
+    def count(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.increment("sspm_http_requests_total", route=route, method=request.method,
+                          status=str(response.status_code))
+        return response
+
+    app.after_request(count)
+
+
+def wsgi() -> Flask:
+    """For gunicorn: ``gunicorn 'bot.web:wsgi()'``; settings from ``SSPM_CONFIG`` and the
+    environment, JSON logs to standard error."""
+    from bot.logging_setup import configure_logging
+    from bot.services import build_application
+    from config import load_settings
+
+    configure_logging()
+    settings = load_settings()
+    check_settings(settings)
+    return create_app(settings, build_application(settings))

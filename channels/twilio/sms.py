@@ -1,0 +1,115 @@
+"""``POST /twilio/sms``: one inbound SMS → one engine turn → a TwiML ``MessagingResponse``.
+
+Verify (signature, before this view runs) → parse (the last prompt maps "2" to a choice) →
+``engine.handle`` → render. A retried ``MessageSid`` is processed once: the engine returns no
+action and the reply is empty. A captcha goes out as an MMS image from a single-use URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, Response, abort, request
+from twilio.twiml.messaging_response import MessagingResponse
+from werkzeug.exceptions import HTTPException
+
+from channels.catalogue import Catalogue
+from channels.console import DialogEngine
+from channels.twilio.calls import ChannelRecords
+from channels.twilio.inputs import Prompt, sms_event
+from channels.twilio.media import MEDIA_PATH, CaptchaMedia
+from channels.twilio.signature import TwilioSignature
+from channels.twilio.sms_render import SmsPart, SmsRenderer, SmsTurn, pack
+from channels.twilio.texts import own_text
+from dialogs.actions import Notify, SendSms
+from dialogs.events import ConversationKey
+
+CHANNEL = "sms"
+MAX_BODY = 1600  # Twilio's own limit for one inbound message
+
+Dispatch = Callable[[SendSms | Notify, str], bool]
+
+
+class SmsChannel:
+    """The SMS conversation: what the view calls once the request is known to be Twilio's."""
+
+    def __init__(self, engine: DialogEngine, catalogue: Catalogue, records: ChannelRecords,
+                 media: CaptchaMedia | None, dispatch: Dispatch, *, public_url: str,
+                 language: str) -> None:
+        self._engine = engine
+        self._catalogue = catalogue
+        self._records = records
+        self._media = media
+        self._dispatch = dispatch
+        self._base = public_url.rstrip("/")
+        self._language = language
+
+    def receive(self, sender: str, body: str, message_sid: str) -> MessagingResponse:
+        prompt = Prompt.from_record(self._records.load(CHANNEL, sender).get("prompt"))
+        event = sms_event(prompt, body[:MAX_BODY], message_sid)
+        actions = self._engine.handle(ConversationKey(CHANNEL, sender), event)
+        turn = SmsRenderer(self._catalogue, self._language).render(actions)
+        for action, language in turn.outbound:
+            self._dispatch(action, language)
+        if turn.prompt is not None:
+            self._records.save(CHANNEL, sender, {"prompt": turn.prompt.to_record()})
+        return self._reply(turn)
+
+    def _reply(self, turn: SmsTurn) -> MessagingResponse:
+        reply = MessagingResponse()
+        texts: list[str] = []
+        for part in turn.parts:
+            if part.image_png is None:
+                texts.append(part.text)
+                continue
+            self._add_texts(reply, texts)
+            texts = []
+            self._add_media(reply, part)
+        self._add_texts(reply, texts)
+        return reply
+
+    @staticmethod
+    def _add_texts(reply: MessagingResponse, texts: list[str]) -> None:
+        for text in pack(texts):
+            reply.message(text)
+
+    def _add_media(self, reply: MessagingResponse, part: SmsPart) -> None:
+        message = reply.message()
+        message.body(part.text)
+        if self._media is not None and part.image_png is not None:
+            message.media(self._base + MEDIA_PATH + self._media.publish(part.image_png))
+
+    def unavailable(self) -> MessagingResponse:
+        reply = MessagingResponse()
+        reply.message(own_text(self._catalogue, "common.internal_error", self._language))
+        return reply
+
+
+def twiml(response: MessagingResponse) -> Response:
+    return Response(str(response), mimetype="application/xml")
+
+
+ErrorHook = Callable[[str, BaseException], None]
+
+
+def sms_blueprint(channel: SmsChannel, signature: TwilioSignature,
+                  on_error: ErrorHook) -> Blueprint:
+    blueprint = Blueprint("twilio_sms", __name__)
+    signature.protect(blueprint)
+
+    @blueprint.post("/twilio/sms")
+    def inbound_sms() -> Response:
+        form = request.form
+        sender, sid = form.get("From", ""), form.get("MessageSid", "")
+        if not sender or not sid:
+            abort(400)
+        return twiml(channel.receive(sender, form.get("Body", ""), sid))
+
+    @blueprint.errorhandler(Exception)
+    def failed(exc: Exception) -> Response | HTTPException:
+        if isinstance(exc, HTTPException):
+            return exc
+        on_error(CHANNEL, exc)
+        return twiml(channel.unavailable())
+
+    return blueprint

@@ -1,0 +1,152 @@
+"""Actions → one TwiML ``VoiceResponse`` (pure: no I/O).
+
+Says are spoken in the conversation's language (English or French voice); the last question
+of the turn becomes a ``<Gather input="dtmf speech">`` that posts to the next step, with
+``numDigits`` where the number of keys is known (a menu, the spoken captcha) and the caller
+may barge in. The spoken captcha is read digit by digit, twice. A hand-over says the ticket
+and ``<Dial>``s the help desk; the end of a conversation hangs up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from channels.catalogue import Catalogue, normalise_language
+from channels.twilio.inputs import Prompt
+from channels.twilio.texts import channel_text, own_text
+from dialogs.actions import (
+    Action,
+    Ask,
+    End,
+    ForgetMessage,
+    Notify,
+    Say,
+    SendSms,
+    ShowCaptcha,
+    TransferToHelpdesk,
+    UseLanguage,
+)
+from dialogs.messages import Message, ParamValue
+
+CHANNEL = "voice"
+GATHER_TIMEOUT_SECONDS = 6
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How one language sounds and is heard: the TTS voice and the recogniser's language."""
+
+    say_voice: str
+    say_language: str
+    gather_language: str
+
+
+VOICES = {
+    "en": Voice("Polly.Joanna", "en-US", "en-CA"),
+    "fr": Voice("Polly.Chantal", "fr-CA", "fr-CA"),
+}
+
+
+@dataclass
+class VoiceTurn:
+    twiml: VoiceResponse = field(default_factory=VoiceResponse)
+    outbound: list[tuple[SendSms | Notify, str]] = field(default_factory=list)
+    prompt: Prompt | None = None
+    language: str = "en"
+    ended: bool = False
+
+
+class VoiceRenderer:
+    """Renders one turn; ``action_url`` is where the caller's answer goes (the next step)."""
+
+    def __init__(self, catalogue: Catalogue, language: str, action_url: str,
+                 helpdesk_number: str) -> None:
+        self._catalogue = catalogue
+        self._language = normalise_language(language)
+        self._action_url = action_url
+        self._helpdesk = "".join(ch for ch in helpdesk_number if ch.isdigit() or ch == "+")
+
+    def render(self, actions: list[Action], before: tuple[Message, ...] = ()) -> VoiceTurn:
+        turn = VoiceTurn(language=self._language)
+        last_question = max((i for i, a in enumerate(actions)
+                             if isinstance(a, Ask | ShowCaptcha)), default=-1)
+        for message in before:
+            self._say(turn, turn.twiml, self._text(message, turn.language), turn.language)
+        for index, action in enumerate(actions):
+            self._one(turn, action, gather=index == last_question)
+        if last_question < 0 and not turn.ended:
+            turn.twiml.hangup()  # nothing to answer: do not leave the caller in silence
+            turn.ended = True
+        return turn
+
+    def _one(self, turn: VoiceTurn, action: Action, gather: bool) -> None:
+        language = turn.language
+        match action:
+            case UseLanguage():
+                turn.language = normalise_language(action.language)
+            case Say():
+                self._say(turn, turn.twiml, self._text(action.message, language), language)
+            case Ask():
+                self._ask(turn, action, gather)
+            case ShowCaptcha():
+                self._captcha(turn, action, gather)
+            case SendSms() | Notify():
+                turn.outbound.append((action, language))
+            case TransferToHelpdesk():
+                self._transfer(turn, action)
+            case End():
+                turn.twiml.hangup()
+                turn.ended = True
+            case ForgetMessage():
+                pass  # nothing said on a call can be unsaid
+
+    def _ask(self, turn: VoiceTurn, ask: Ask, gather: bool) -> None:
+        labels = tuple(self._text(c.label, turn.language) for c in ask.choices)
+        prompt = Prompt.of(ask, labels)
+        target = self._gather(turn, prompt) if gather else turn.twiml
+        self._say(turn, target, self._text(ask.message, turn.language), turn.language)
+        for number, label in enumerate(labels, start=1):
+            line = self._own("voice.choice", turn.language, label=label, number=number)
+            self._say(turn, target, line, turn.language)
+        if gather:
+            turn.prompt = prompt
+
+    def _captcha(self, turn: VoiceTurn, show: ShowCaptcha, gather: bool) -> None:
+        prompt = Prompt.of(show)
+        target = self._gather(turn, prompt) if gather else turn.twiml
+        self._say(turn, target, self._text(show.message, turn.language), turn.language)
+        digits = ", ".join(show.challenge.spoken_digits or "")
+        line = self._own("voice.captcha_digits", turn.language, digits=digits)
+        self._say(turn, target, line, turn.language, loop=2)
+        if gather:
+            turn.prompt = prompt
+
+    def _gather(self, turn: VoiceTurn, prompt: Prompt) -> Gather:
+        keys = prompt.digits or (1 if prompt.choices and len(prompt.choices) <= 9 else None)
+        return turn.twiml.gather(
+            input="dtmf speech", action=self._action_url, method="POST",
+            language=VOICES.get(turn.language, VOICES["en"]).gather_language,
+            timeout=GATHER_TIMEOUT_SECONDS, speech_timeout="auto", num_digits=keys,
+            finish_on_key="#", action_on_empty_result=True,
+            hints=", ".join(prompt.labels) or None)
+
+    def _transfer(self, turn: VoiceTurn, transfer: TransferToHelpdesk) -> None:
+        ticket = " ".join(ch for ch in transfer.ticket_id if ch.isalnum())
+        self._say(turn, turn.twiml, self._own("voice.transfer", turn.language, ticket=ticket),
+                  turn.language)
+        if self._helpdesk:
+            turn.twiml.dial(self._helpdesk)
+
+    @staticmethod
+    def _say(turn: VoiceTurn, target: VoiceResponse | Gather, text: str, language: str,
+             loop: int | None = None) -> None:
+        voice = VOICES.get(language, VOICES["en"])
+        target.say(text, voice=voice.say_voice, language=voice.say_language, loop=loop)
+
+    def _text(self, message: Message, language: str) -> str:
+        return channel_text(self._catalogue, CHANNEL, message, language)
+
+    def _own(self, message_id: str, language: str, **params: ParamValue) -> str:
+        return own_text(self._catalogue, message_id, language, **params)

@@ -1,0 +1,45 @@
+/* The live strength meter: asks the page's own rate endpoint; no external asset, no inline code. */
+(function () {
+  "use strict";
+  var form = document.getElementById("password-form");
+  if (!form) { return; }
+  var input = document.getElementById("password");
+  var meter = document.getElementById("strength");
+  var label = document.getElementById("strength-label");
+  var list = document.getElementById("strength-problems");
+  var csrf = form.querySelector("input[name=csrf]").value;
+  var language = document.documentElement.lang;
+  var timer = null;
+  var latest = 0;
+
+  function show(data) {
+    meter.value = data.score;
+    label.textContent = data.label;
+    while (list.firstChild) { list.removeChild(list.firstChild); }
+    (data.problems || []).forEach(function (text) {
+      var item = document.createElement("li");
+      item.textContent = text;
+      list.appendChild(item);
+    });
+    form.setAttribute("data-rated", String(data.score));
+  }
+
+  function rate() {
+    var mine = ++latest;
+    fetch(form.getAttribute("data-rate-url"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ password: input.value, language: language })
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (data) {
+      if (data && mine === latest) { show(data); }
+    }).catch(function () { /* the meter is a help, never a blocker */ });
+  }
+
+  input.addEventListener("input", function () {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(rate, 250);
+  });
+}());
