@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                              help="start the stack, check it, print it, then stop (for scripts)")
             sub.add_argument("--no-captcha", action="store_true",
                              help="switch the console's captcha off (for piped scripts)")
+            sub.add_argument("--web", type=int, metavar="PORT",
+                             help="also serve the web app (help desk console, password page) "
+                                  "on 127.0.0.1:PORT")
         if name == "web":
             sub.add_argument("--host", default="127.0.0.1", help="listen address")
             sub.add_argument("--port", type=int, default=8000, help="listen port")
@@ -69,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo(workdir=args.workdir, wait=not args.no_wait, sender=args.sender,
                         captcha_dir=args.captcha_dir, log_file=args.log,
-                        captcha=not args.no_captcha)
+                        captcha=not args.no_captcha, web_port=args.web)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

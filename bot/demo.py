@@ -6,6 +6,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,9 +16,9 @@ from bot.check import print_results, run_checks
 from bot.console_command import run_console
 from bot.local_stack import DEMO_USERS, LocalRedis, LocalSlapd, RedisInfo, SlapdInfo
 from bot.local_stack.enrolments import DEMO_ENROLMENTS, seed_enrolments
-from bot.local_stack.seed import PEOPLE_DN, PROTECTED_GROUP_DN
+from bot.local_stack.seed import AGENTS_GROUP_DN, PEOPLE_DN, PROTECTED_GROUP_DN
 from bot.logging_setup import configure_logging
-from bot.services import build_application
+from bot.services import Application, build_application
 from config import Settings, load_settings
 
 
@@ -32,8 +33,11 @@ class DemoStack:
         return load_settings(self.config_path, self.environment)
 
 
-def demo_config(slapd: SlapdInfo, redis_url: str, workdir: Path, captcha: bool = True) -> str:
+def demo_config(slapd: SlapdInfo, redis_url: str, workdir: Path, captcha: bool = True,
+                web_port: int | None = None) -> str:
+    public_url = f'public_url = "http://127.0.0.1:{web_port}"\n' if web_port else ""
     return f"""# Written by `sspm demo` for its throwaway servers.
+{public_url}
 [redis]
 url = "{redis_url}"
 
@@ -50,6 +54,7 @@ time_allotment_seconds = 300
 phone = "+1 555 0100"
 email = "helpdesk@example.test"
 registration_authority = "the IT service desk, building A"
+agents_group = "{AGENTS_GROUP_DN}"
 
 [domains.DEFAULT]
 url = "{slapd.url}"
@@ -61,7 +66,8 @@ protected_groups = ["{PROTECTED_GROUP_DN}"]
 
 
 @contextmanager
-def demo_stack(workdir: Path, captcha: bool = True) -> Iterator[DemoStack]:
+def demo_stack(workdir: Path, captcha: bool = True,
+               web_port: int | None = None) -> Iterator[DemoStack]:
     slapd = LocalSlapd(workdir / "slapd")
     redis = LocalRedis(workdir / "redis")
     slapd_info = slapd.start()
@@ -69,9 +75,13 @@ def demo_stack(workdir: Path, captcha: bool = True) -> Iterator[DemoStack]:
         redis_info = redis.start()
         try:
             config_path = workdir / "sspm.toml"
-            config_path.write_text(demo_config(slapd_info, redis_info.url, workdir, captcha))
+            config_path.write_text(demo_config(slapd_info, redis_info.url, workdir, captcha,
+                                               web_port))
             environment = {"SSPM_LDAP_BIND_PASSWORD": slapd_info.service_password,
                            "SSPM_SECRET_KEY": secrets.token_urlsafe(32)}
+            if web_port:
+                # A throwaway token, so the demo's webhooks can be signed by hand.
+                environment["TWILIO_AUTH_TOKEN"] = secrets.token_hex(16)
             yield DemoStack(slapd_info, redis_info, config_path, environment)
         finally:
             redis.stop()
@@ -98,6 +108,18 @@ def describe(stack: DemoStack) -> str:
     return "\n".join(lines)
 
 
+def _serve_web(settings: Settings, app: Application, port: int) -> None:
+    """The web app in a background thread: the help desk console and the password page."""
+    from werkzeug.serving import make_server
+
+    from bot.web import create_app
+
+    server = make_server("127.0.0.1", port, create_app(settings, app), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"\nWeb app: http://127.0.0.1:{port}/helpdesk (agent hana / Helpdesk-Agent-Pass-73); "
+          "password links from SMS conversations open here too.", flush=True)
+
+
 _QUESTION_HINTS = {
     "q.first_pet": "first pet", "q.first_school": "first school",
     "q.childhood_street": "childhood street", "q.first_concert": "first concert",
@@ -107,12 +129,12 @@ _QUESTION_HINTS = {
 
 def run_demo(workdir: str | None = None, wait: bool = True, *, sender: str = "local",
              captcha_dir: str | None = None, log_file: str | None = None,
-             captcha: bool = True) -> int:
+             captcha: bool = True, web_port: int | None = None) -> int:
     """Start the stack, enrol the demo users, check, then talk in the console until quit."""
     own_folder = workdir is None
     folder = Path(workdir or tempfile.mkdtemp(prefix="sspm-demo-"))
     try:
-        with demo_stack(folder, captcha=captcha) as stack:
+        with demo_stack(folder, captcha=captcha, web_port=web_port) as stack:
             settings = stack.settings()
             configure_logging(log_file or str(folder / "sspm.log"))
             app = build_application(settings)
@@ -124,6 +146,8 @@ def run_demo(workdir: str | None = None, wait: bool = True, *, sender: str = "lo
                 status = print_results(run_checks(settings), sys.stdout)
                 if not wait or status != 0:
                     return status
+                if web_port:
+                    _serve_web(settings, app, web_port)
                 print(flush=True)
                 return run_console(app, sender=sender,
                                    captcha_dir=captcha_dir or str(folder / "captchas"))
