@@ -9,17 +9,13 @@ threshold, so it can never be used to lock someone out (DESIGN.md 5.3).
 from __future__ import annotations
 
 from dialogs.directory_port import (
-    AccountDisabled,
-    AccountLocked,
-    BindOutcome,
     InvalidCredentials,
-    PasswordExpired,
     PasswordRejected,
 )
 from dialogs.flow import END, SAME, State, automatic
 from dialogs.flows.common import start_flow
-from dialogs.steps.identify import account_counter, split_login
 from dialogs.steps.new_password import explain_rejection, new_password, start_new_password
+from dialogs.steps.sign_in import check_current_password, take_login
 from dialogs.turn import Turn
 
 SEALED_OLD = "sealed_old"
@@ -36,16 +32,7 @@ def prompt_username(turn: Turn) -> None:
 
 
 def receive_username(turn: Turn) -> str:
-    domain, login = split_login(turn.text, turn.settings.default_domain)
-    if not login:
-        turn.say("proof.username_invalid")
-        return SAME
-    turn.data.update(domain=domain, login=login, who=f"{domain}\\{login}",
-                     counter="bind" + account_counter(turn, domain, login))
-    if turn.settings.channel(turn.key.channel).captcha:
-        turn.data["after_captcha"] = "change:current"
-        return "proof:captcha"
-    return "change:current"
+    return take_login(turn, "change:current")
 
 
 def prompt_current(turn: Turn) -> None:
@@ -53,33 +40,11 @@ def prompt_current(turn: Turn) -> None:
 
 
 def receive_current(turn: Turn) -> str:
-    turn.forget_secret_message()
-    counter = str(turn.data["counter"])
-    counters = turn.services.counters
-    if counters.count(counter) >= turn.settings.bind_failure_limit:
-        turn.say("change.too_many", **turn.contact_params())
-        return END
-    directory = turn.directory(str(turn.data["domain"]))
-    account = directory.find_account(str(turn.data["login"])) if directory else None
-    try:
-        if account is None or directory is None:
-            raise InvalidCredentials("unknown account")
-        outcome = directory.verify_password(account, turn.event.text)
-    except (InvalidCredentials, AccountLocked):
-        counters.increment(counter, turn.settings.failure_window_seconds)
-        turn.audit("change.current_password", "failed")
-        turn.say("change.cannot_sign_in")
-        return SAME if counters.count(counter) < turn.settings.bind_failure_limit else END
-    except PasswordExpired:
-        turn.say("change.expired")
-        return END
-    except AccountDisabled:
-        turn.audit("change.current_password", "disabled")
-        turn.say("selfservice.disabled", **turn.contact_params())
-        return END
-    turn.audit("change.current_password", "ok", must_change=outcome is BindOutcome.MUST_CHANGE)
-    turn.data.update(dn=account.dn, who_known=account.username,
-                     **{SEALED_OLD: turn.sealer.seal(turn.conversation, turn.event.text)})
+    checked = check_current_password(turn, "change.current_password")
+    if isinstance(checked, str):
+        return checked
+    account, _outcome = checked  # a temporary (must-change) password is changed right here
+    turn.data[SEALED_OLD] = turn.sealer.seal(turn.conversation, turn.event.text)
     turn.session.deadline = turn.now + turn.settings.time_allotment_seconds
     return start_new_password(turn, "change:apply", account.personal_words)
 

@@ -10,19 +10,15 @@ from __future__ import annotations
 from dialogs.actions import Choice
 from dialogs.answers import enrolment_problems, normalise_answer
 from dialogs.directory_port import (
-    AccountDisabled,
-    AccountLocked,
     BindOutcome,
-    InvalidCredentials,
-    PasswordExpired,
 )
 from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.flow import END, SAME, State, automatic
 from dialogs.flows.common import notify_other_channels, start_flow
 from dialogs.messages import Message
 from dialogs.questions import QUESTION_IDS, question_words
-from dialogs.steps.identify import account_counter, split_login
 from dialogs.steps.prove import send_code
+from dialogs.steps.sign_in import check_current_password, take_login
 from dialogs.turn import Turn
 
 SKIP_WORDS = ("skip", "passer", "none", "aucun")
@@ -40,16 +36,7 @@ def prompt_username(turn: Turn) -> None:
 
 
 def receive_username(turn: Turn) -> str:
-    domain, login = split_login(turn.text, turn.settings.default_domain)
-    if not login:
-        turn.say("proof.username_invalid")
-        return SAME
-    turn.data.update(domain=domain, login=login, who=f"{domain}\\{login}",
-                     counter="bind" + account_counter(turn, domain, login))
-    if turn.settings.channel(turn.key.channel).captcha:
-        turn.data["after_captcha"] = "enrol:password"
-        return "proof:captcha"
-    return "enrol:password"
+    return take_login(turn, "enrol:password")
 
 
 def prompt_password(turn: Turn) -> None:
@@ -57,31 +44,14 @@ def prompt_password(turn: Turn) -> None:
 
 
 def receive_password(turn: Turn) -> str:
-    turn.forget_secret_message()
-    counter, counters = str(turn.data["counter"]), turn.services.counters
-    if counters.count(counter) >= turn.settings.bind_failure_limit:
-        turn.say("change.too_many", **turn.contact_params())
-        return END
-    directory = turn.directory(str(turn.data["domain"]))
-    account = directory.find_account(str(turn.data["login"])) if directory else None
-    try:
-        if account is None or directory is None:
-            raise InvalidCredentials("unknown account")
-        outcome = directory.verify_password(account, turn.event.text)
-    except (InvalidCredentials, AccountLocked, PasswordExpired):
-        counters.increment(counter, turn.settings.failure_window_seconds)
-        turn.audit("enrol.password", "failed")
-        turn.say("change.cannot_sign_in")
-        return SAME if counters.count(counter) < turn.settings.bind_failure_limit else END
-    except AccountDisabled:
-        turn.audit("enrol.password", "disabled")
-        turn.say("selfservice.disabled", **turn.contact_params())
-        return END
+    checked = check_current_password(turn, "enrol.password")
+    if isinstance(checked, str):
+        return checked
+    _account, outcome = checked
     if outcome is BindOutcome.MUST_CHANGE:
         turn.say("enrol.change_first")
         return END
-    turn.data.update(dn=account.dn, who_known=account.username, hashes=[], digests=[])
-    turn.audit("enrol.password", "ok")
+    turn.data.update(hashes=[], digests=[])
     return "enrol:question"
 
 
