@@ -48,3 +48,28 @@ def chromium() -> Iterator[object]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def click_and_wait(driver: object, element_id: str, timeout: float = 15.0) -> None:
+    """Click a submit button or link, then wait until the *next* page has loaded.
+
+    A new document has a new ``performance.timeOrigin``; polling it (and swallowing the
+    errors a page in the middle of navigating may raise) is robust where waiting for an
+    element to go stale is not.
+    """
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    before = driver.execute_script("return performance.timeOrigin")  # type: ignore[attr-defined]
+    driver.find_element(By.ID, element_id).click()  # type: ignore[attr-defined]
+
+    def loaded(d: object) -> bool:
+        try:
+            origin = d.execute_script("return performance.timeOrigin")  # type: ignore[attr-defined]
+            state = d.execute_script("return document.readyState")  # type: ignore[attr-defined]
+        except WebDriverException:
+            return False
+        return bool(origin != before and state == "complete")
+
+    WebDriverWait(driver, timeout).until(loaded)

@@ -11,23 +11,14 @@ from flask import Flask
 from bot.local_stack import SlapdInfo, demo_user
 from bot.services import Application
 from dialogs.events import ConversationKey, Event
-from tests.browser import chromium, serve
+from tests.browser import chromium, click_and_wait, serve
 from tests.directory.test_openldap import binds
 from tests.helpdesk.conftest import Recorder
 from tests.helpdesk.test_console import escalate_from_telegram
 
 
 def click(driver: Any, element_id: str) -> None:
-    """Click a submit button or link and wait for the next page to have loaded."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.ID, element_id).click()
-    wait = WebDriverWait(driver, 15)
-    wait.until(expected_conditions.staleness_of(page))
-    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+    click_and_wait(driver, element_id)
 
 
 def type_into(driver: Any, element_id: str, text: str) -> None:

@@ -53,6 +53,7 @@ def browser() -> Iterator[object]:
 
 def test_password_page_in_headless_chromium(served: tuple[WebStack, str], browser: object,
                                             slapd: SlapdInfo) -> None:
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -60,7 +61,8 @@ def test_password_page_in_headless_chromium(served: tuple[WebStack, str], browse
     driver: Any = browser
     driver.get(f"{base}/password/{issue_link(stack)}")
     assert "must be 12 to 128 characters" in driver.find_element(By.ID, "rules").text
-    wait = WebDriverWait(driver, WAIT_SECONDS)
+    # A page in the middle of navigating may raise any driver error: keep polling.
+    wait = WebDriverWait(driver, WAIT_SECONDS, ignored_exceptions=(WebDriverException,))
     field = driver.find_element(By.ID, "password")
     field.send_keys("password1")
     wait.until(lambda d: d.find_element(By.ID, "strength-label").text != "")
