@@ -17,7 +17,7 @@ from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from channels.catalogue import Catalogue
+from channels.catalogue import Catalogue, normalise_language
 from channels.console import DialogEngine
 from channels.twilio.calls import ChannelRecords
 from channels.twilio.inputs import Prompt, voice_event
@@ -89,6 +89,14 @@ class VoiceChannel:
         return self._after(call_sid, record, actions, step,
                            before=(Message.of("voice.no_input"),))
 
+    def whisper(self, ticket: str, language: str) -> str:
+        response = VoiceResponse()
+        spelled = " ".join(ch for ch in ticket if ch.isalnum())
+        voice = VOICES.get(normalise_language(language), VOICES["en"])
+        response.say(own_text(self._catalogue, "voice.whisper", normalise_language(language),
+                              ticket=spelled), voice=voice.say_voice, language=voice.say_language)
+        return str(response)
+
     def _to_helpdesk(self, key: ConversationKey, event_id: str) -> list[Action]:
         # A global engine command: the ticket keeps what the call had established.
         return self._engine.handle(key, Event.typed(HELPDESK_CHOICE, event_id=event_id))
@@ -154,6 +162,12 @@ def voice_blueprint(channel: VoiceChannel, signature: TwilioSignature,
         form = request.form
         return twiml(channel.step(_required("CallSid"), int(step), form.get("Digits", ""),
                                   form.get("SpeechResult", "")))
+
+    @blueprint.post("/twilio/voice/whisper")
+    def whisper() -> Response:
+        """Played to the help desk agent who answers a transferred call, before connecting."""
+        ticket = "".join(ch for ch in request.args.get("ticket", "") if ch.isalnum() or ch == "-")
+        return twiml(channel.whisper(ticket[:16], request.args.get("lang", "en")))
 
     @blueprint.errorhandler(Exception)
     def failed(exc: Exception) -> Response | HTTPException:

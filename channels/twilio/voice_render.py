@@ -10,6 +10,7 @@ and ``<Dial>``s the help desk; the end of a conversation hangs up.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
@@ -137,7 +138,10 @@ class VoiceRenderer:
         self._say(turn, turn.twiml, self._own("voice.transfer", turn.language, ticket=ticket),
                   turn.language)
         if self._helpdesk:
-            turn.twiml.dial(self._helpdesk)
+            # The agent hears the ticket id before the caller is connected (a whisper).
+            whisper = self._action_url.split("/twilio/voice/")[0] + "/twilio/voice/whisper?" \
+                + urlencode({"ticket": transfer.ticket_id, "lang": turn.language})
+            turn.twiml.dial().number(self._helpdesk, url=whisper, method="POST")
 
     @staticmethod
     def _say(turn: VoiceTurn, target: VoiceResponse | Gather, text: str, language: str,

@@ -118,8 +118,19 @@ def test_zero_transfers_to_the_help_desk(stack: WebStack) -> None:
     caller.answer(digits="2")
     caller.answer(digits="0")
     dial = caller.response.find("Dial")
-    assert dial is not None and dial.text == HELPDESK.replace(" ", ""), caller.said()
+    assert dial is not None, caller.said()
+    number = dial.find("Number")
+    assert number is not None and number.text == HELPDESK.replace(" ", "")
     assert "Your ticket is T " in caller.said()
+    # The agent who answers hears the ticket id first (Twilio fetches the whisper URL).
+    whisper_url = number.get("url", "")
+    assert whisper_url.startswith(PUBLIC_URL + "/twilio/voice/whisper?ticket=T-")
+    path = whisper_url.removeprefix(PUBLIC_URL)
+    client = stack.flask.test_client()
+    said = twiml(post_signed(client, path, {"CallSid": "CA-agent-leg"})).findtext("Say") or ""
+    assert said.startswith("Help desk call from the password assistant, ticket T ")
+    assert post_signed(client, path, {"CallSid": "CA-agent-leg"},
+                       token="forged").status_code == 403
 
 
 def test_star_goes_back_to_the_menu(stack: WebStack) -> None:
