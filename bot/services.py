@@ -71,6 +71,7 @@ def engine_settings(settings: Settings) -> EngineSettings:
         failure_limit=d.failure_limit, failure_window_seconds=d.failure_window_seconds,
         sender_rate_limit=d.sender_rate_limit,
         sender_rate_window_seconds=d.sender_rate_window_seconds,
+        channel_rate_limit=d.channel_rate_limit,
         default_language=d.default_language, languages=d.languages,
         password_rules=PasswordRules(min_length=p.min_length, max_length=p.max_length,
                                      min_score=p.min_score, org_words=p.org_words),

@@ -100,6 +100,7 @@ class DialogSettings:
     failure_window_seconds: int = 86_400
     sender_rate_limit: int = 20
     sender_rate_window_seconds: int = 3_600
+    channel_rate_limit: int = 2_000
     default_language: str = "en"
     languages: tuple[str, ...] = ("en", "fr")
     voice_factor: Literal["answers", "pin"] = "answers"
@@ -107,7 +108,7 @@ class DialogSettings:
     def __post_init__(self) -> None:
         for key in ("time_allotment_seconds", "idle_seconds", "questions_enrolled",
                     "questions_asked", "failure_limit", "failure_window_seconds",
-                    "sender_rate_limit", "sender_rate_window_seconds"):
+                    "sender_rate_limit", "sender_rate_window_seconds", "channel_rate_limit"):
             _positive(f"dialog.{key}", getattr(self, key))
         if self.idle_seconds > self.time_allotment_seconds:
             raise ConfigError("dialog.idle_seconds", "must not exceed time_allotment_seconds")

@@ -36,6 +36,9 @@ class EngineSettings:
     failure_window_seconds: int = 86_400
     sender_rate_limit: int = 20
     sender_rate_window_seconds: int = 3_600
+    # Flows started per channel and window, all senders together: a ceiling on a flood from
+    # many numbers or accounts at once.
+    channel_rate_limit: int = 2_000
     # Wrong current passwords the bot lets through per account and window: kept below any
     # sane directory lockout threshold so the bot can never be used to lock an account.
     bind_failure_limit: int = 2

@@ -35,10 +35,14 @@ def account_counter(turn: Turn, domain: str, login: str) -> str:
 
 
 def sender_allowed(turn: Turn) -> bool:
-    """Per-sender rate limit on starting a flow (DESIGN.md 5.3)."""
+    """Per-sender and per-channel rate limits on starting a flow (DESIGN.md 5.3)."""
+    settings, counters = turn.settings, turn.services.counters
     key = "sender:" + turn.sealer.keyed_digest("sender", turn.key.channel, turn.key.sender)
-    count = turn.services.counters.increment(key, turn.settings.sender_rate_window_seconds)
-    return count <= turn.settings.sender_rate_limit
+    if counters.increment(key, settings.sender_rate_window_seconds) > settings.sender_rate_limit:
+        return False
+    channel = "channel:" + turn.key.channel
+    return counters.increment(channel, settings.sender_rate_window_seconds) \
+        <= settings.channel_rate_limit
 
 
 def throttled(turn: Turn) -> bool:

@@ -233,6 +233,27 @@ def test_security_3_brute_force_per_sender_rate_limit(conversation: Conversation
     assert c.said("rate.sender_limited") and c.ended()
 
 
+def test_security_3_brute_force_per_channel_rate_limit(app: Application,
+                                                       conversation: Conversation) -> None:
+    from dataclasses import replace
+
+    app.engine.services = replace(app.services, settings=replace(
+        app.services.settings, channel_rate_limit=3))
+    for number in range(3):
+        c = new_conversation(conversation, f"+1555000{number:04d}", channel="sms")
+        c.start()
+        c.choose("forgot")
+        assert c.asks("proof.ask_username")
+    late = new_conversation(conversation, "+15550009998", channel="sms")
+    late.start()
+    late.choose("forgot")
+    assert late.said("rate.sender_limited") and late.ended()
+    other_channel = new_conversation(conversation, "someone")
+    other_channel.start()
+    other_channel.choose("forgot")
+    assert other_channel.asks("proof.ask_username")
+
+
 # 4. Injection ----------------------------------------------------------------------------------
 
 def test_security_4_injection_hostile_usernames_get_the_decoy_flow(
