@@ -54,6 +54,7 @@ class DomainSettings:
     pool_size: int = 4
     tls_validate: bool = True
     tls_ca_file: str = ""
+    password_policy_dn: str = ""
     attributes: AttributeNames = field(default_factory=AttributeNames)
 
     def __post_init__(self) -> None:

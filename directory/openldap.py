@@ -143,8 +143,10 @@ class OpenLdapDialect:
         return False
 
     def policy(self, attributes: dict[str, Any]) -> PolicyTimes:
-        dn = text(first(attributes, "pwdPolicySubentry")) or \
-            f"cn=default,ou=policies,{self.settings.base_dn}"
+        # slapd's ppolicy_default lives in its configuration, which the service account cannot
+        # read: the domain names it (password_policy_dn), else the usual place is tried.
+        dn = text(first(attributes, "pwdPolicySubentry")) or self.settings.password_policy_dn \
+            or f"cn=default,ou=policies,{self.settings.base_dn}"
         with self._policy_lock:
             cached = self._policies.get(dn)
         if cached is not None:
