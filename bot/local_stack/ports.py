@@ -26,3 +26,15 @@ def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes]) -
         except OSError:
             time.sleep(0.02)
     return False
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate and reap (STACK-NOTES: a killed process lingers as a zombie otherwise)."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.local_stack.ports import free_port, wait_for_port
+from bot.local_stack.ports import free_port, stop_process, wait_for_port
 from bot.local_stack.slapd import LocalStackError
 
 
@@ -46,14 +46,7 @@ class LocalRedis:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
     def __enter__(self) -> RedisInfo:
         return self.start()

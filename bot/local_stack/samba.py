@@ -37,7 +37,7 @@ from bot.local_stack.ad_seed import (
     SERVICE_PASSWORD,
     STAFF_DN,
 )
-from bot.local_stack.ports import wait_for_port
+from bot.local_stack.ports import stop_process, wait_for_port
 from bot.local_stack.slapd import LocalStackError
 
 LDAPS_PORT = 636
@@ -120,7 +120,7 @@ class LocalSamba:
             try:
                 aces = _seed(timeout)
             finally:
-                _stop(process)
+                stop_process(process)
             _run(["samba-tool", "dsacl", "set", "-s", str(conf),
                   "-H", str(building / "private" / "sam.ldb"), f"--objectdn={STAFF_DN}",
                   f"--sddl={aces}"], building)
@@ -134,7 +134,7 @@ class LocalSamba:
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None:
-            _stop(process)
+            stop_process(process)
 
     def __enter__(self) -> SambaInfo:
         return self.start()
@@ -216,7 +216,7 @@ def _start_samba(folder: Path, timeout: float) -> subprocess.Popen[bytes]:
          "-s", str(folder / "etc" / "smb.conf")], stdout=log, stderr=log, cwd=folder)
     log.close()
     if not wait_for_port(LDAPS_PORT, timeout, process) or not _wait_for_bind(timeout):
-        _stop(process)
+        stop_process(process)
         raise LocalStackError(f"samba did not answer LDAPS on {LDAPS_PORT}; see "
                               f"{folder / 'samba.out'} and {folder / 'log'}")
     return process
@@ -231,15 +231,6 @@ def _wait_for_bind(timeout: float) -> bool:
         except Exception:  # not ready yet, whatever the reason
             time.sleep(0.05)
     return False
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
 
 
 def _copy_folder(template: Path, target: Path) -> None:

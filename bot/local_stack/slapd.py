@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.local_stack.ports import free_port, wait_for_port
+from bot.local_stack.ports import free_port, stop_process, wait_for_port
 from bot.local_stack.seed import (
     ADMIN_DN,
     ADMIN_PASSWORD,
@@ -139,14 +139,7 @@ class LocalSlapd:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
     def restart(self) -> None:
         self.stop()

@@ -22,6 +22,7 @@ from dialogs.memory import ManualClock
 from tests.directory.backends import SambaBackend, ad_settings
 from tests.directory.conftest import samba  # noqa: F401 - the shared session fixture
 from tests.engine.conftest import HASHER
+from tests.engine.console_person import ConsolePerson
 from tests.engine.conversation import Conversation, RecordingRenderer
 
 OLD_PASSWORD = "Copper-Lantern-Drift-31"
@@ -109,44 +110,10 @@ def test_console_channel_resets_on_active_directory(ad_app: Application, tmp_pat
                                                     ad_person: tuple[SambaBackend, str]) -> None:
     backend, login = ad_person
 
-    class Person(io.StringIO):
-        """Reads what the console printed and answers as the enrolled person would."""
-
-        def __init__(self, out: io.StringIO) -> None:
-            super().__init__()
-            self.out = out
-            self.step = 0
-
-        def readline(self, size: int = -1) -> str:
-            self.step += 1
-            lines = [line for line in self.out.getvalue().splitlines()
-                     if line.strip() and not line.startswith("[0")]
-            if self.step > 12 or not lines:
-                return ""
-            last = lines[-1]
-            if last.startswith("Reply with a number"):
-                return "1\n"
-            return self.answer(last, lines) + "\n"
-
-        def answer(self, last: str, lines: list[str]) -> str:
-            if "username" in last:
-                return login
-            if last.startswith("Captcha image saved"):
-                return renderer.last_text
-            if last.startswith("Question"):
-                for qid, word in (("q.first_pet", "pet"), ("q.first_school", "school"),
-                                  ("q.childhood_street", "street")):
-                    if word in last:
-                        return ANSWERS[qid]
-            if last.startswith("Type the code"):
-                sms = [line for line in lines if line.startswith("[SMS to")][-1]
-                return sms.split("code is ")[1][:6]
-            if "password" in last.lower():
-                return NEW_PASSWORD
-            return "quit"
-
     out = io.StringIO()
-    status = run_console(ad_app, stdin=Person(out), stdout=out,
+    person = ConsolePerson(out, renderer, login=login, answers=ANSWERS,
+                           new_password=NEW_PASSWORD)
+    status = run_console(ad_app, stdin=person, stdout=out,
                          captcha_dir=str(tmp_path / "captchas"))
     assert status == 0
     assert "You can now log in with your new password" in out.getvalue(), out.getvalue()

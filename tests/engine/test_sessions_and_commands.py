@@ -12,7 +12,8 @@ from bot.local_stack.enrolments import demo_answers
 from bot.services import Application
 from dialogs.events import ConversationKey, Event
 from tests.directory.test_openldap import binds
-from tests.engine.conversation import Conversation
+from tests.engine.console_person import ConsolePerson
+from tests.engine.conversation import Conversation, RecordingRenderer
 
 
 def test_expired_session_gets_a_friendly_restart(conversation: Conversation,
@@ -89,49 +90,15 @@ def test_concurrent_events_on_one_conversation_never_interleave(app: Application
 
 def test_console_channel_runs_a_whole_scripted_reset(app: Application, slapd: SlapdInfo,
                                                      tmp_path: Path,
-                                                     renderer: object) -> None:
+                                                     renderer: RecordingRenderer) -> None:
     # Captcha text and code are only known once shown, so feed the console line by line.
     alice = demo_user("alice")
     answers = demo_answers("alice")
 
-    class Person(io.StringIO):
-        """Reads what the console printed and answers as alice would."""
-
-        def __init__(self, out: io.StringIO) -> None:
-            super().__init__()
-            self.out = out
-            self.step = 0
-
-        def readline(self, size: int = -1) -> str:
-            self.step += 1
-            lines = [line for line in self.out.getvalue().splitlines()
-                     if line.strip() and not line.startswith("[0")]
-            if self.step > 12 or not lines:
-                return ""
-            last = lines[-1]
-            if last.startswith("Reply with a number"):
-                return "1\n"
-            return self.answer(last, lines) + "\n"
-
-        def answer(self, last: str, lines: list[str]) -> str:
-            if "username" in last:
-                return "alice"
-            if last.startswith("Captcha image saved"):
-                return str(renderer.last_text)  # type: ignore[attr-defined]
-            if last.startswith("Question"):
-                for qid, word in (("q.first_pet", "pet"), ("q.first_school", "school"),
-                                  ("q.childhood_street", "street")):
-                    if word in last:
-                        return answers[qid]
-            if last.startswith("Type the code"):
-                sms = [line for line in lines if line.startswith("[SMS to")][-1]
-                return sms.split("code is ")[1][:6]
-            if "password" in last.lower():
-                return "Tidal-Juniper-Bracket-84"
-            return "quit"
-
     out = io.StringIO()
-    status = run_console(app, stdin=Person(out), stdout=out,
+    person = ConsolePerson(out, renderer, login="alice", answers=answers,
+                           new_password="Tidal-Juniper-Bracket-84")
+    status = run_console(app, stdin=person, stdout=out,
                          captcha_dir=str(tmp_path / "captchas"))
     assert status == 0
     assert "You can now log in with your new password" in out.getvalue(), out.getvalue()
