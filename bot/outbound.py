@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,6 +37,29 @@ class PrintingSms:
 
     def send_sms(self, to: str, text: str) -> None:
         self._write(f"[SMS to {to}] {text}")  # type: ignore[operator]
+
+
+class BackgroundSms:
+    """Sends through ``inner`` on worker threads, so a provider's latency (up to its timeout)
+    never shows in a conversation's response time: a turn that sends a code must take as
+    long as a decoy's turn that sends nothing (DESIGN.md 5.2)."""
+
+    def __init__(self, inner: SmsSender, workers: int = 4) -> None:
+        self._inner = inner
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sms")
+
+    def send_sms(self, to: str, text: str) -> None:
+        future = self._pool.submit(self._inner.send_sms, to, text)
+        future.add_done_callback(_log_failure)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def _log_failure(future: Future[None]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.warning("SMS not sent", extra={"error": type(exc).__name__})
 
 
 class OutboundError(Exception):

@@ -16,7 +16,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from bot.audit_log import JsonLinesAudit
-from bot.outbound import Outbound, SmsSender, TelegramSender
+from bot.outbound import BackgroundSms, Outbound, SmsSender, TelegramSender
 from bot.redis_stores import (
     RedisCounters,
     RedisEscalations,
@@ -57,6 +57,8 @@ class Application:
     tickets: RedisTickets
 
     def close(self) -> None:
+        if isinstance(self.outbound.sms, BackgroundSms):
+            self.outbound.sms.close()  # let queued codes and notices leave first
         for directory in self.directories.values():
             directory.close()
         self.redis.close()
@@ -157,8 +159,8 @@ def _default_sms(settings: Settings) -> SmsSender | None:
         return None
     from channels.twilio.sms_sender import TwilioSmsSender
 
-    sender: SmsSender = TwilioSmsSender(twilio.account_sid, twilio.auth_token.reveal(),
-                                        twilio.from_number)
+    sender: SmsSender = BackgroundSms(TwilioSmsSender(
+        twilio.account_sid, twilio.auth_token.reveal(), twilio.from_number))
     return sender
 
 

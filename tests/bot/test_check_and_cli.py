@@ -51,3 +51,26 @@ def test_demo_no_wait_starts_checks_and_stops(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert status == 0
     assert "alice" in out and "FAILED" not in out and out.count("ok ") == 2
+
+
+def test_background_sms_does_not_delay_the_caller() -> None:
+    import threading
+    import time
+
+    from bot.outbound import BackgroundSms
+
+    release = threading.Event()
+    sent: list[tuple[str, str]] = []
+
+    class SlowProvider:
+        def send_sms(self, to: str, text: str) -> None:
+            release.wait(5)
+            sent.append((to, text))
+
+    sms = BackgroundSms(SlowProvider())
+    started = time.monotonic()
+    sms.send_sms("+15550001001", "code 123456")
+    assert time.monotonic() - started < 0.5 and sent == []
+    release.set()
+    sms.close()
+    assert sent == [("+15550001001", "code 123456")]
