@@ -48,6 +48,7 @@ from dialogs.ports import (
     StoreUnavailable,
     TicketState,
 )
+from dialogs.sealing import Sealer
 
 # How often a waiting worker retries a held lock. redis-py's default (0.1 s) would add up to
 # 100 ms to every contended event; a SET NX per 10 ms per waiter is nothing for Redis.
@@ -313,10 +314,16 @@ def _grant(raw: bytes | str | None) -> LinkGrant | None:
 
 class RedisRelays:
     """``Relays`` on Redis: ``{prefix}relay:{conversation}`` -> ticket, and the ticket's
-    message list ``{prefix}relaylog:{ticket}``; both expire with the relay's lifetime."""
+    message list ``{prefix}relaylog:{ticket}``; both expire with the relay's lifetime.
 
-    def __init__(self, client: redis.Redis, prefix: str = "sspm:", *, clock: Clock | None = None,
-                 log_ttl_seconds: int = 86_400, max_messages: int = 500) -> None:
+    Message texts are sealed (AES-GCM, bound to the ticket): a person may type a secret to an
+    agent despite the warning, and it must not sit in Redis in clear (DESIGN.md 5.11).
+    """
+
+    def __init__(self, client: redis.Redis, secret_key: bytes, prefix: str = "sspm:", *,
+                 clock: Clock | None = None, log_ttl_seconds: int = 86_400,
+                 max_messages: int = 500) -> None:
+        self._sealer = Sealer(secret_key)
         self._client = client
         self._keys = _Keys(prefix)
         self._clock = clock or SystemClock()
@@ -341,7 +348,8 @@ class RedisRelays:
 
     def record(self, ticket: str, who: str, text: str) -> None:
         key = self._keys("relaylog", ticket)
-        entry = json.dumps({"who": who, "text": text[:2000], "at": self._clock.now()})
+        sealed = self._sealer.seal(f"relay:{ticket}", text[:2000])
+        entry = json.dumps({"who": who, "text": sealed, "at": self._clock.now()})
         with _unavailable_on_redis_error():
             pipe = self._client.pipeline(transaction=True)
             pipe.rpush(key, entry)
@@ -352,7 +360,12 @@ class RedisRelays:
     def messages(self, ticket: str) -> list[dict[str, str | float]]:
         with _unavailable_on_redis_error():
             raw = cast("list[bytes]", self._client.lrange(self._keys("relaylog", ticket), 0, -1))
-        return [json.loads(_text(item)) for item in raw]
+        messages: list[dict[str, str | float]] = []
+        for item in raw:
+            entry = json.loads(_text(item))
+            entry["text"] = self._sealer.open(f"relay:{ticket}", str(entry["text"])) or ""
+            messages.append(entry)
+        return messages
 
 
 class RedisTickets:

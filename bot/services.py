@@ -119,7 +119,7 @@ def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
         hasher=hasher or Argon2AnswerHasher(),
         question_text=lambda qid, lang: catalogue.render(Message.of(qid), lang),
         password_links=RedisPasswordLinks(client, secret, prefix, clock=clock))
-    relays = RedisRelays(client, prefix, clock=clock)
+    relays = RedisRelays(client, secret, prefix, clock=clock)
     engine = Engine(services, RedisSessionStore(client, prefix), relays=relays)
     outbound = Outbound(catalogue, services.counters, settings.outbound,
                         sms=sms_sender or _default_sms(settings),

@@ -29,6 +29,14 @@ def split_login(text: str, default_domain: str) -> tuple[str, str]:
     return default_domain, text.strip()
 
 
+def audit_identity(turn: Turn, domain: str, login: str, account: Account | None) -> str:
+    """Who the audit names: the account when it exists, else a keyed digest of what was
+    typed (people do type a password into the username prompt; it must not reach a log)."""
+    if account is not None:
+        return f"{domain}\\{account.username}"
+    return f"{domain}\\?" + turn.sealer.keyed_digest("audit-login", domain, login)[:12]
+
+
 def account_counter(turn: Turn, domain: str, login: str) -> str:
     """The failure counter of an account name, whether or not the account exists."""
     return "fail:" + turn.sealer.keyed_digest("account", domain, login.casefold())
@@ -71,13 +79,16 @@ def receive_username(turn: Turn) -> str:
     if not turn.settings.self_service(domain):
         turn.say("proof.domain_off", **turn.contact_params())
         return END
-    turn.data.update(domain=domain, login=login, who=f"{domain}\\{login}",
+    turn.data.update(domain=domain, login=login, who=audit_identity(turn, domain, login, None),
                      counter=account_counter(turn, domain, login))
     if throttled(turn):
         return refuse_throttled(turn)
     directory = turn.directory(domain)
     account = directory.find_account(login) if directory is not None else None
+    turn.data["who"] = audit_identity(turn, domain, login, account)
     choose_questions(turn, account)
+    if account is None:
+        turn.data["login"] = ""  # nothing to look up again; maybe a password typed too early
     turn.audit("proof.start", "ok", flow=str(turn.data.get("flow", "")))
     if turn.settings.channel(turn.key.channel).captcha:
         turn.data["after_captcha"] = "proof:answer"

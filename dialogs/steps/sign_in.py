@@ -17,7 +17,7 @@ from dialogs.directory_port import (
     PasswordExpired,
 )
 from dialogs.flow import END, SAME
-from dialogs.steps.identify import account_counter, split_login
+from dialogs.steps.identify import account_counter, audit_identity, split_login
 from dialogs.turn import Turn
 
 
@@ -27,7 +27,7 @@ def take_login(turn: Turn, password_state: str) -> str:
     if not login:
         turn.say("proof.username_invalid")
         return SAME
-    turn.data.update(domain=domain, login=login, who=f"{domain}\\{login}",
+    turn.data.update(domain=domain, login=login, who=audit_identity(turn, domain, login, None),
                      counter="bind" + account_counter(turn, domain, login))
     if turn.settings.channel(turn.key.channel).captcha:
         turn.data["after_captcha"] = password_state
@@ -43,7 +43,8 @@ def check_current_password(turn: Turn, audit_event: str) -> tuple[Account, BindO
         turn.say("change.too_many", **turn.contact_params())
         return END
     directory = turn.directory(str(turn.data["domain"]))
-    account = directory.find_account(str(turn.data["login"])) if directory else None
+    login = str(turn.data["login"])
+    account = directory.find_account(login) if directory else None
     try:
         if account is None or directory is None:
             raise InvalidCredentials("unknown account")
@@ -61,6 +62,7 @@ def check_current_password(turn: Turn, audit_event: str) -> tuple[Account, BindO
         turn.audit(audit_event, "disabled")
         turn.say("selfservice.disabled", **turn.contact_params())
         return END
+    turn.data.update(dn=account.dn, who_known=account.username,
+                     who=audit_identity(turn, account.domain, login, account))
     turn.audit(audit_event, "ok", must_change=outcome is BindOutcome.MUST_CHANGE)
-    turn.data.update(dn=account.dn, who_known=account.username)
     return account, outcome

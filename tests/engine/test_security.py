@@ -407,6 +407,19 @@ def redis_dump(client: redis.Redis) -> str:
     return "\n".join(parts)
 
 
+def test_security_11_no_secret_at_rest_a_password_typed_as_username(
+        conversation: Conversation, redis_client: redis.Redis,
+        audit_stream: io.StringIO) -> None:
+    c = conversation
+    c.start()
+    c.choose("forgot")
+    c.say("Correct-Horse-42")  # alice's password, typed into the username prompt
+    stored = redis_dump(redis_client) + audit_stream.getvalue()
+    assert "Correct-Horse-42" not in stored
+    record = json.loads(audit_stream.getvalue().splitlines()[-1])
+    assert record["who"].startswith("DEFAULT\\?")  # a keyed digest stands for the login
+
+
 # 12. Audit and notice --------------------------------------------------------------------------
 
 def test_security_12_audit_and_notice(conversation: Conversation,

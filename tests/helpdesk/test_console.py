@@ -110,6 +110,8 @@ def test_claim_relay_both_ways_and_assisted_unlock(flask_app: Flask, desk_app: A
     assert reply == []
     assert "It is carol, I am locked out" in client.get(
         f"/helpdesk/ticket/{ticket}").get_data(as_text=True)
+    raw = b"".join(desk_app.redis.lrange(f"t:relaylog:{ticket}", 0, -1))  # type: ignore[arg-type]
+    assert raw and b"locked out" not in raw  # relayed words are sealed at rest
 
     act(client, ticket, "username", username="carol")
     page = act(client, ticket, "unlock")
