@@ -58,7 +58,6 @@ from dialogs.answers import AnswerHasher, Argon2AnswerHasher, FastAnswerHasher
 from dialogs.engine import Engine
 from dialogs.events import ConversationKey, Event
 from dialogs.steps.identify import account_counter
-from dialogs.turn import Session, Turn
 from tests.engine.conftest import make_settings
 from tests.engine.conversation import Conversation, RecordingRenderer
 
@@ -355,9 +354,7 @@ def count_operations(app: Application, renderer: RecordingRenderer,
 # -- (e) a throttled guess -----------------------------------------------------------------------
 
 def counter_key(app: Application) -> str:
-    turn = Turn(app.services, ConversationKey("console", "bench"), Event.start(), Session(),
-                0.0, app.engine.sealer)
-    return account_counter(turn, DOMAIN, USER)
+    return account_counter(app.engine.sealer, DOMAIN, USER)
 
 
 def throttled_pair(driver: Driver, key: str, i: int) -> tuple[float, float]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TextIO
 
 import redis
@@ -111,24 +111,23 @@ def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
     captchas = CaptchaService(renderer or ImageCaptchaRenderer(),
                               RedisCaptchaStore(client, secret, prefix=prefix + "captcha:"),
                               ttl_seconds=settings.dialog.time_allotment_seconds)
-    audit = _audit(settings, audit_stream, clock)
+    counters = RedisCounters(client, prefix)
+    outbound = Outbound(catalogue, counters, settings.outbound,
+                        sms=sms_sender or _default_sms(settings),
+                        telegram=telegram_sender or _default_telegram(settings))
+    escalations: Escalations = RedisEscalations(client, prefix, clock=clock)
+    if settings.helpdesk.telegram_group_id:
+        escalations = AnnouncedEscalations(escalations, outbound,
+                                           settings.helpdesk.telegram_group_id,
+                                           settings.dialog.default_language)
     services = Services(
         settings=engine_settings(settings), directories=directories, captchas=captchas,
-        counters=RedisCounters(client, prefix), escalations=RedisEscalations(
-            client, prefix, clock=clock), audit=audit, clock=clock,
-        hasher=hasher or Argon2AnswerHasher(),
+        counters=counters, escalations=escalations, audit=_audit(settings, audit_stream, clock),
+        clock=clock, hasher=hasher or Argon2AnswerHasher(),
         question_text=lambda qid, lang: catalogue.render(Message.of(qid), lang),
         password_links=RedisPasswordLinks(client, secret, prefix, clock=clock))
     relays = RedisRelays(client, secret, prefix, clock=clock)
     engine = Engine(services, RedisSessionStore(client, prefix), relays=relays)
-    outbound = Outbound(catalogue, services.counters, settings.outbound,
-                        sms=sms_sender or _default_sms(settings),
-                        telegram=telegram_sender or _default_telegram(settings))
-    if settings.helpdesk.telegram_group_id:
-        services = replace(services, escalations=AnnouncedEscalations(
-            services.escalations, outbound, settings.helpdesk.telegram_group_id,
-            settings.dialog.default_language))
-        engine.services = services
     return Application(engine, catalogue, client, directories, services, outbound, settings,
                        relays, RedisTickets(client, prefix))
 

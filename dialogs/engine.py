@@ -194,13 +194,9 @@ class Engine:
         self.sessions.save(key, turn.session.to_record(), ttl)
 
     def _cannot_help(self) -> list[Action]:
-        contact = self.services.settings.contact
-        return [Say(Message.of("selfservice.disabled", phone=contact.phone or "-",
-                               email=contact.email or "-",
-                               authority=contact.registration_authority or "-")), End()]
+        contact = self.services.settings.contact.params()
+        return [Say(Message.of("selfservice.disabled", **contact)), End()]
 
     def _unavailable(self) -> list[Action]:
-        contact = self.services.settings.contact
-        return [Say(Message.of("service.unavailable", phone=contact.phone or "-",
-                               email=contact.email or "-",
-                               authority=contact.registration_authority or "-")), End()]
+        contact = self.services.settings.contact.params()
+        return [Say(Message.of("service.unavailable", **contact)), End()]

@@ -24,6 +24,11 @@ class Contact:
     hours: str = ""
     registration_authority: str = ""
 
+    def params(self) -> dict[str, str | int]:
+        """The message parameters every "whom to contact" text uses."""
+        return {"phone": self.phone or "-", "email": self.email or "-",
+                "authority": self.registration_authority or self.phone or "-"}
+
 
 @dataclass(frozen=True)
 class EngineSettings:

@@ -174,12 +174,10 @@ class Helpdesk:
         self._save(agent, ticket, replace(state, code_digest=digest, code_expires=expires,
                                           code_tries=0, verified=False), "send_code")
         message = Message.of("helpdesk.code", code=code)
-        if record is not None and record.telegram_id:
-            return [Notify("telegram", record.telegram_id, message)]
-        mobile = (record.mobile if record is not None else "") or account.mobile
-        if not mobile:
-            raise HelpdeskError("helpdesk.no_bound_channel")
-        return [SendSms(mobile, message, secret=True)]
+        channel, address = _bound_destination(account, record)
+        if channel == "telegram":
+            return [Notify("telegram", address, message)]
+        return [SendSms(address, message, secret=True)]
 
     def check_code(self, agent: Agent, ticket: str, code: str) -> bool:
         state = self._mine(agent, ticket)
@@ -213,7 +211,7 @@ class Helpdesk:
         state = self._verified(agent, ticket)
         account, record = self._enrolled(state)
         directory = self._directory(account)
-        mobile = (record.mobile if record is not None else "") or account.mobile
+        mobile = _bound_mobile(account, record)
         if not mobile:
             raise HelpdeskError("helpdesk.no_bound_channel")
         try:
@@ -246,15 +244,30 @@ class Helpdesk:
 
     def _tell_person(self, state: TicketState, message_id: str) -> list[Action]:
         account, record = self._enrolled(state)
-        if record is not None and record.telegram_id:
-            return [Notify("telegram", record.telegram_id, Message.of(message_id))]
-        mobile = (record.mobile if record is not None else "") or account.mobile
-        return [Notify("sms", mobile, Message.of(message_id))] if mobile else []
+        try:
+            channel, address = _bound_destination(account, record)
+        except HelpdeskError:
+            return []
+        return [Notify(channel, address, Message.of(message_id))]
 
     def _audit(self, agent: Agent, ticket: str, action: str, result: str = "ok",
                **fields: str | int | bool) -> None:
         self.services.audit.record("helpdesk." + action, result=result, channel="helpdesk",
                                    who=agent.username, ticket=ticket, **fields)
+
+
+def _bound_mobile(account: Account, record: EnrolmentRecord | None) -> str:
+    return (record.mobile if record is not None else "") or account.mobile
+
+
+def _bound_destination(account: Account, record: EnrolmentRecord | None) -> tuple[str, str]:
+    """Where to reach the account's owner: the bound Telegram account, else the mobile."""
+    if record is not None and record.telegram_id:
+        return "telegram", record.telegram_id
+    mobile = _bound_mobile(account, record)
+    if not mobile:
+        raise HelpdeskError("helpdesk.no_bound_channel")
+    return "sms", mobile
 
 
 def _conversation(escalation: Escalation) -> str:

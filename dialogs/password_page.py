@@ -16,8 +16,7 @@ from dialogs.directory_port import (
     DirectoryUnavailable,
     PasswordRejected,
 )
-from dialogs.events import ConversationKey, Event
-from dialogs.flows.common import notify_other_channels
+from dialogs.flows.common import other_channel_notices
 from dialogs.messages import Message
 from dialogs.password_quality import (
     PasswordVerdict,
@@ -26,8 +25,7 @@ from dialogs.password_quality import (
     rules_summary,
 )
 from dialogs.ports import LinkGrant, PasswordLinks
-from dialogs.sealing import Sealer
-from dialogs.turn import Services, Session, Turn
+from dialogs.turn import Services
 
 
 @dataclass(frozen=True)
@@ -109,12 +107,9 @@ class PasswordPage:
                           notices=self._notices(grant, account))
 
     def _notices(self, grant: LinkGrant, account: Account) -> tuple[Action, ...]:
-        # The person is on the web page now: tell every bound channel, the SMS one included.
-        turn = Turn(self.services, ConversationKey("web", grant.sender), Event.start(),
-                    Session(language=grant.language), self.services.clock.now(),
-                    Sealer(self.services.settings.secret_key))
-        notify_other_channels(turn, account, "notice.password_reset")
-        return tuple(turn.actions)
+        # The link came by SMS to grant.sender; every other bound channel hears about it.
+        return tuple(other_channel_notices(account, ("web", grant.sender),
+                                           "notice.password_reset"))
 
     def _personal_words(self, grant: LinkGrant) -> tuple[str, ...]:
         directory = self.services.directories.get(grant.domain)

@@ -146,9 +146,7 @@ class Turn:
         return ticket
 
     def contact_params(self) -> dict[str, ParamValue]:
-        contact = self.settings.contact
-        return {"phone": contact.phone or "-", "email": contact.email or "-",
-                "authority": contact.registration_authority or contact.phone or "-"}
+        return self.settings.contact.params()
 
     def account(self) -> Account | None:
         """This conversation's account, read from the directory once per turn.

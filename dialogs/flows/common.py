@@ -44,12 +44,20 @@ def refuse_protected(turn: Turn) -> str:
 def notify_other_channels(turn: Turn, account: Account, message_id: str, *,
                           skip_sms: bool = False) -> None:
     """After a reset or unlock, tell the person on every other bound channel (5.12)."""
+    turn.actions.extend(other_channel_notices(account, (turn.key.channel, turn.key.sender),
+                                              message_id, skip_sms=skip_sms))
+
+
+def other_channel_notices(account: Account, here: tuple[str, str], message_id: str, *,
+                          skip_sms: bool = False) -> list[Notify]:
+    """A notice for each channel bound at enrolment, except ``here`` (channel, sender)."""
     record = EnrolmentRecord.from_json(account.enrolment)
     if record is None:
-        return
+        return []
     message = Message.of(message_id)
-    here = (turn.key.channel, turn.key.sender)
+    notices: list[Notify] = []
     if record.telegram_id and here != ("telegram", record.telegram_id):
-        turn.actions.append(Notify("telegram", record.telegram_id, message))
-    if record.mobile and not skip_sms and turn.key.sender != record.mobile:
-        turn.actions.append(Notify("sms", record.mobile, message))
+        notices.append(Notify("telegram", record.telegram_id, message))
+    if record.mobile and not skip_sms and here[1] != record.mobile:
+        notices.append(Notify("sms", record.mobile, message))
+    return notices

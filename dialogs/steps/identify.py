@@ -15,6 +15,7 @@ from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.flow import END, SAME, State
 from dialogs.messages import Message
 from dialogs.questions import choose_asked_questions, choose_decoy_questions
+from dialogs.sealing import Sealer
 from dialogs.turn import Turn
 
 MAX_LOGIN = 256
@@ -37,9 +38,9 @@ def audit_identity(turn: Turn, domain: str, login: str, account: Account | None)
     return f"{domain}\\?" + turn.sealer.keyed_digest("audit-login", domain, login)[:12]
 
 
-def account_counter(turn: Turn, domain: str, login: str) -> str:
+def account_counter(sealer: Sealer, domain: str, login: str) -> str:
     """The failure counter of an account name, whether or not the account exists."""
-    return "fail:" + turn.sealer.keyed_digest("account", domain, login.casefold())
+    return "fail:" + sealer.keyed_digest("account", domain, login.casefold())
 
 
 def sender_allowed(turn: Turn) -> bool:
@@ -80,7 +81,7 @@ def receive_username(turn: Turn) -> str:
         turn.say("proof.domain_off", **turn.contact_params())
         return END
     turn.data.update(domain=domain, login=login, who=audit_identity(turn, domain, login, None),
-                     counter=account_counter(turn, domain, login))
+                     counter=account_counter(turn.sealer, domain, login))
     if throttled(turn):
         return refuse_throttled(turn)
     directory = turn.directory(domain)

@@ -28,7 +28,7 @@ def take_login(turn: Turn, password_state: str) -> str:
         turn.say("proof.username_invalid")
         return SAME
     turn.data.update(domain=domain, login=login, who=audit_identity(turn, domain, login, None),
-                     counter="bind" + account_counter(turn, domain, login))
+                     counter="bind" + account_counter(turn.sealer, domain, login))
     if turn.settings.channel(turn.key.channel).captcha:
         turn.data["after_captcha"] = password_state
         return "proof:captcha"

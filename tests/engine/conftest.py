@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -43,11 +45,11 @@ class CountingHasher:
         return self.verifies + self.burns
 
 
-def make_settings(slapd: SlapdInfo, redis_url: str, **dialog: object) -> Settings:
-    return settings_from_dict({
+def settings_data(slapd: SlapdInfo, redis_url: str) -> dict[str, Any]:
+    """The configuration of the tests' throwaway servers, as a parsed TOML document."""
+    return {
         "secret_key": "test-secret-key-0123456789abcdef",
         "redis": {"url": redis_url, "key_prefix": "t:"},
-        "dialog": dialog,
         "helpdesk": {"phone": "+1 555 0100", "email": "helpdesk@example.test",
                      "registration_authority": "the IT desk"},
         "domains": {"DEFAULT": {
@@ -55,7 +57,11 @@ def make_settings(slapd: SlapdInfo, redis_url: str, **dialog: object) -> Setting
             "bind_password": slapd.service_password, "users_dn": PEOPLE_DN,
             "protected_groups": [PROTECTED_GROUP_DN], "connect_timeout": 2.0,
             "operation_timeout": 2.0}},
-    })
+    }
+
+
+def make_settings(slapd: SlapdInfo, redis_url: str, **dialog: object) -> Settings:
+    return settings_from_dict({**settings_data(slapd, redis_url), "dialog": dialog})
 
 
 @pytest.fixture
@@ -86,26 +92,32 @@ def dialog_settings() -> dict[str, object]:
     return {}
 
 
-@pytest.fixture
-def app(slapd: SlapdInfo, redis_server: LocalRedis, redis_client: object, clock: ManualClock,
-        audit_stream: io.StringIO, renderer: RecordingRenderer, hasher: CountingHasher,
-        dialog_settings: dict[str, object]) -> Iterator[Application]:
-    settings = make_settings(slapd, redis_server.info.url, **dialog_settings)
-    application = build_application(settings, audit_stream=audit_stream, hasher=hasher,
-                                    clock=clock, renderer=renderer)
-    seed_enrolments(application.directories["DEFAULT"], HASHER)
+@contextmanager
+def demo_application(settings: Settings, **options: Any) -> Iterator[Application]:
+    """The application composed as in production, the demo enrolments written, then closed.
+
+    ``options`` go to ``build_application`` (audit stream, hasher, clock, senders...).
+    """
+    options.setdefault("audit_stream", io.StringIO())
+    options.setdefault("hasher", HASHER)
+    application = build_application(settings, **options)
     try:
+        seed_enrolments(application.directories["DEFAULT"], HASHER)
         yield application
     finally:
         application.close()
 
 
 @pytest.fixture
+def app(slapd: SlapdInfo, redis_server: LocalRedis, redis_client: object, clock: ManualClock,
+        audit_stream: io.StringIO, renderer: RecordingRenderer, hasher: CountingHasher,
+        dialog_settings: dict[str, object]) -> Iterator[Application]:
+    settings = make_settings(slapd, redis_server.info.url, **dialog_settings)
+    with demo_application(settings, audit_stream=audit_stream, hasher=hasher, clock=clock,
+                          renderer=renderer) as application:
+        yield application
+
+
+@pytest.fixture
 def conversation(app: Application, renderer: RecordingRenderer) -> Conversation:
     return Conversation(app.engine, app.catalogue, renderer)
-
-
-def another(conversation: Conversation, channel: str = "console",
-            sender: str = "other") -> Conversation:
-    return Conversation(conversation.engine, conversation.catalogue, conversation.renderer,
-                        channel=channel, sender=sender)

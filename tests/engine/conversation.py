@@ -54,6 +54,18 @@ class Conversation:
     def key(self) -> ConversationKey:
         return ConversationKey(self.channel, self.sender)
 
+    def other(self, sender: str, channel: str = "console") -> Conversation:
+        """Another person (or the same one elsewhere) talking to the same engine."""
+        return Conversation(self.engine, self.catalogue, self.renderer, channel=channel,
+                            sender=sender)
+
+    def through_captcha(self, login: str, flow: str = "forgot") -> list[str]:
+        """Start, pick ``flow``, give ``login`` and solve the captcha: the usual first steps."""
+        self.start()
+        self.choose(flow)
+        self.say(login)
+        return self.solve_captcha()
+
     def send_event(self, event: Event) -> list[str]:
         self.actions = self.engine.handle(self.key, event)
         lines = [line for action in self.actions if (line := self._render(action))]

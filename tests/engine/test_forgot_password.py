@@ -65,7 +65,7 @@ def test_directory_history_refusal_is_explained(conversation: Conversation,
     c.say("Correct-Horse-42-Extra")
     c.say("Correct-Horse-42-Extra")
     assert c.said("forgot.done")
-    d = Conversation(c.engine, c.catalogue, c.renderer, sender="again")
+    d = c.other("again")
     prove_identity(d, "alice")
     d.say("Correct-Horse-42-Extra")
     d.say("Correct-Horse-42-Extra")

@@ -19,10 +19,6 @@ from tests.engine.conversation import Conversation
 from tests.engine.test_forgot_password import NEW_PASSWORD, prove_identity
 
 
-def new_conversation(c: Conversation, sender: str, channel: str = "console") -> Conversation:
-    return Conversation(c.engine, c.catalogue, c.renderer, channel=channel, sender=sender)
-
-
 def run_to_verdict(c: Conversation, uid: str, *, wrong: bool = False,
                    answers: dict[str, str] | None = None) -> list[str]:
     """Username, captcha, the answers and the code; returns the message ids seen in order."""
@@ -45,10 +41,7 @@ def run_to_verdict(c: Conversation, uid: str, *, wrong: bool = False,
 def test_security_1_proof_right_answers_without_the_code_fail(conversation: Conversation,
                                                               slapd: SlapdInfo) -> None:
     c = conversation
-    c.start()
-    c.choose("forgot")
-    c.say("alice")
-    c.solve_captcha()
+    c.through_captcha("alice")
     c.answer_questions(demo_answers("alice"))
     for attempt in ("111111", "222222", "333333"):
         c.say(attempt)
@@ -59,19 +52,13 @@ def test_security_1_proof_right_answers_without_the_code_fail(conversation: Conv
 def test_security_1_proof_the_code_is_single_use_and_bound_to_the_conversation(
         conversation: Conversation) -> None:
     c = conversation
-    c.start()
-    c.choose("forgot")
-    c.say("alice")
-    c.solve_captcha()
+    c.through_captcha("alice")
     c.answer_questions(demo_answers("alice"))
     code = c.last_code()
     assert len(code) >= 6
     # Another conversation cannot use it.
-    other = new_conversation(c, "intruder")
-    other.start()
-    other.choose("forgot")
-    other.say("alice")
-    other.solve_captcha()
+    other = c.other("intruder")
+    other.through_captcha("alice")
     other.answer_questions(demo_answers("alice"))
     other.say(code)
     assert other.said("proof.code_wrong")
@@ -81,19 +68,13 @@ def test_security_1_proof_the_code_is_single_use_and_bound_to_the_conversation(
 
 def test_security_1_proof_bound_telegram_account_is_the_possession_factor(
         conversation: Conversation) -> None:
-    bound = new_conversation(conversation, "700001001", channel="telegram")
-    bound.start()
-    bound.choose("forgot")
-    bound.say("alice")
-    bound.solve_captcha()
+    bound = conversation.other("700001001", channel="telegram")
+    bound.through_captcha("alice")
     bound.answer_questions(demo_answers("alice"))
     assert bound.asks("password.ask_new") and not bound.sms, bound.text()
 
-    stranger = new_conversation(conversation, "999", channel="telegram")
-    stranger.start()
-    stranger.choose("forgot")
-    stranger.say("alice")
-    stranger.solve_captcha()
+    stranger = conversation.other("999", channel="telegram")
+    stranger.through_captcha("alice")
     stranger.answer_questions(demo_answers("alice"))
     assert stranger.asks("proof.ask_code") and stranger.sms  # falls back to the mobile code
 
@@ -101,10 +82,7 @@ def test_security_1_proof_bound_telegram_account_is_the_possession_factor(
 def test_security_1_proof_must_finish_inside_the_allotment(conversation: Conversation,
                                                            app: Application) -> None:
     c = conversation
-    c.start()
-    c.choose("forgot")
-    c.say("alice")
-    c.solve_captcha()
+    c.through_captcha("alice")
     clock = app.services.clock
     for _ in range(3):  # active, never idle more than 2 min, but 5 min in all
         clock.advance(110)  # type: ignore[attr-defined]
@@ -131,7 +109,7 @@ def test_security_2_no_enumeration_same_prompts_for_every_kind_of_user(
     seen = {}
     kdf = {}
     for uid in ("alice", "bob", "nobody-here"):  # enrolled, not enrolled, unknown
-        c = new_conversation(conversation, f"s-{uid}")
+        c = conversation.other(f"s-{uid}")
         before = hasher.kdf_calls
         ids = run_to_verdict(c, uid, wrong=True)
         kdf[uid] = hasher.kdf_calls - before
@@ -145,11 +123,8 @@ def test_security_2_no_enumeration_same_prompts_for_every_kind_of_user(
 def test_security_2_no_enumeration_decoy_questions_are_stable(conversation: Conversation) -> None:
     asked = []
     for attempt in range(2):
-        c = new_conversation(conversation, f"decoy-{attempt}")
-        c.start()
-        c.choose("forgot")
-        c.say("nobody-here")
-        c.solve_captcha()
+        c = conversation.other(f"decoy-{attempt}")
+        c.through_captcha("nobody-here")
         asked.append(c.asked_question())
     assert asked[0] == asked[1]
 
@@ -171,11 +146,8 @@ def test_security_3_brute_force_limit_disables_self_service_not_the_account(
     alice = demo_user("alice")
     questions = []
     for attempt in range(5):
-        c = new_conversation(conversation, f"attacker-{attempt}")
-        c.start()
-        c.choose("forgot")
-        c.say("alice")
-        c.solve_captcha()
+        c = conversation.other(f"attacker-{attempt}")
+        c.through_captcha("alice")
         questions.append(c.asked_question())
         c.answer_questions({}, wrong=True)
         c.say(c.last_code())
@@ -186,7 +158,7 @@ def test_security_3_brute_force_limit_disables_self_service_not_the_account(
     assert binds(slapd, alice.dn, alice.password)  # the directory account is not locked
 
     # Another channel, even with the right answers: throttled before any answer is weighed.
-    t = new_conversation(conversation, "700001001", channel="telegram")
+    t = conversation.other("700001001", channel="telegram")
     t.start()
     t.choose("forgot")
     lines = t.say("alice")
@@ -198,10 +170,7 @@ def test_security_3_brute_force_limit_disables_self_service_not_the_account(
 def test_security_3_brute_force_throttled_guess_costs_no_kdf_work(
         conversation: Conversation, app: Application, hasher: CountingHasher) -> None:
     c = conversation
-    c.start()
-    c.choose("forgot")
-    c.say("alice")
-    c.solve_captcha()
+    c.through_captcha("alice")
     # Blocked meanwhile by failures on another worker or channel.
     app.services.counters.block(account_counter_for(c, "alice"), 3600)
     before = hasher.kdf_calls
@@ -212,12 +181,8 @@ def test_security_3_brute_force_throttled_guess_costs_no_kdf_work(
 
 def account_counter_for(c: Conversation, login: str) -> str:
     from dialogs.sealing import Sealer
-    from dialogs.turn import Turn
 
-    engine = c.engine
-    turn = Turn(engine.services, c.key, Event.start(), None, 0.0,  # type: ignore[arg-type]
-                Sealer(engine.services.settings.secret_key))
-    return account_counter(turn, "DEFAULT", login)
+    return account_counter(Sealer(c.engine.services.settings.secret_key), "DEFAULT", login)
 
 
 def test_security_3_brute_force_per_sender_rate_limit(conversation: Conversation,
@@ -240,15 +205,15 @@ def test_security_3_brute_force_per_channel_rate_limit(app: Application,
     app.engine.services = replace(app.services, settings=replace(
         app.services.settings, channel_rate_limit=3))
     for number in range(3):
-        c = new_conversation(conversation, f"+1555000{number:04d}", channel="sms")
+        c = conversation.other(f"+1555000{number:04d}", channel="sms")
         c.start()
         c.choose("forgot")
         assert c.asks("proof.ask_username")
-    late = new_conversation(conversation, "+15550009998", channel="sms")
+    late = conversation.other("+15550009998", channel="sms")
     late.start()
     late.choose("forgot")
     assert late.said("rate.sender_limited") and late.ended()
-    other_channel = new_conversation(conversation, "someone")
+    other_channel = conversation.other("someone")
     other_channel.start()
     other_channel.choose("forgot")
     assert other_channel.asks("proof.ask_username")
@@ -259,11 +224,8 @@ def test_security_3_brute_force_per_channel_rate_limit(app: Application,
 def test_security_4_injection_hostile_usernames_get_the_decoy_flow(
         conversation: Conversation) -> None:
     for index, hostile in enumerate(("*)(uid=*", "admin)(|(uid=*", "a" * 200, "al\x00ice")):
-        c = new_conversation(conversation, f"hostile-{index}")
-        c.start()
-        c.choose("forgot")
-        c.say(hostile)
-        c.solve_captcha()
+        c = conversation.other(f"hostile-{index}")
+        c.through_captcha(hostile)
         assert c.asks("proof.ask_question"), c.text()
 
 
@@ -304,7 +266,7 @@ def test_security_7_password_quality_product_rules_and_reasons(conversation: Con
 def test_security_8_temporary_password_by_sms_must_change(conversation: Conversation,
                                                           slapd: SlapdInfo,
                                                           audit_stream: io.StringIO) -> None:
-    c = new_conversation(conversation, "+15550009999", channel="sms")
+    c = conversation.other("+15550009999", channel="sms")
     prove_identity(c, "alice")
     assert c.said("forgot.temporary_sent") and c.ended(), c.text()
     sms = [a for a in c.actions if isinstance(a, SendSms)]
@@ -372,10 +334,7 @@ def test_security_11_no_secret_at_rest_in_clear(conversation: Conversation,
     c = conversation
     answers = demo_answers("alice")
     secrets_seen: list[str] = [NEW_PASSWORD, *answers.values()]
-    c.start()
-    c.choose("forgot")
-    c.say("alice")
-    c.solve_captcha()
+    c.through_captcha("alice")
     secrets_seen.append(c.renderer.last_text)
     c.answer_questions(answers)
     code = c.last_code()

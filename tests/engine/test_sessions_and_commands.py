@@ -109,10 +109,7 @@ def test_console_channel_runs_a_whole_scripted_reset(app: Application, slapd: Sl
 
 def test_a_stale_button_is_no_answer(conversation: Conversation, hasher: object) -> None:
     c = conversation
-    c.start()
-    c.choose("forgot")
-    c.say("alice")
-    c.solve_captcha()
+    c.through_captcha("alice")
     question = c.asked_question()
     before = hasher.kdf_calls  # type: ignore[attr-defined]
     c.choose("unlock")  # a button of the old menu, pressed during a security question

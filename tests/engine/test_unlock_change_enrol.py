@@ -42,10 +42,7 @@ def test_unlock_of_a_protected_account_is_handed_over(conversation: Conversation
 def test_change_of_a_temporary_password(conversation: Conversation, slapd: SlapdInfo) -> None:
     c = conversation
     dave = demo_user("dave")
-    c.start()
-    c.choose("change")
-    c.say("dave")
-    c.solve_captcha()
+    c.through_captcha("dave", flow="change")
     assert c.asks("change.ask_current")
     c.say(dave.password)
     assert c.asks("password.ask_new"), c.text()
@@ -61,21 +58,15 @@ def test_change_with_a_wrong_current_password_stops_before_any_lockout(
         conversation: Conversation, slapd: SlapdInfo) -> None:
     c = conversation
     bob = demo_user("bob")
-    c.start()
-    c.choose("change")
-    c.say("bob")
-    c.solve_captcha()
+    c.through_captcha("bob", flow="change")
     c.say("wrong-password-1")
     assert c.said("change.cannot_sign_in") and c.asks("change.ask_current")
     c.say("wrong-password-2")
     assert c.ended(), c.text()
     # The directory locks at 3 failures: the bot stopped at 2, so bob can still log in.
     assert binds(slapd, bob.dn, bob.password)
-    d = Conversation(c.engine, c.catalogue, c.renderer, sender="again")
-    d.start()
-    d.choose("change")
-    d.say("bob")
-    d.solve_captcha()
+    d = c.other("again")
+    d.through_captcha("bob", flow="change")
     d.say(bob.password)
     assert d.said("change.too_many") and d.ended()
     assert binds(slapd, bob.dn, bob.password)
@@ -87,10 +78,7 @@ def test_enrol_then_reset_with_the_new_answers(conversation: Conversation,
     bob = demo_user("bob")
     answers = {"q.first_pet": "Pistachio", "q.first_school": "Riverside Elementary",
                "q.childhood_street": "Elm Lane"}
-    c.start()
-    c.choose("enrol")
-    c.say("bob")
-    c.solve_captcha()
+    c.through_captcha("bob", flow="enrol")
     c.say(bob.password)
     for question, answer in answers.items():
         assert c.asks("enrol.choose_question"), c.text()
@@ -106,11 +94,8 @@ def test_enrol_then_reset_with_the_new_answers(conversation: Conversation,
     c.say("5931")
     assert c.said("enrol.done") and c.ended(), c.text()
 
-    d = Conversation(c.engine, c.catalogue, c.renderer, sender="bob-later")
-    d.start()
-    d.choose("forgot")
-    d.say("bob")
-    d.solve_captcha()
+    d = c.other("bob-later")
+    d.through_captcha("bob")
     d.answer_questions(answers)
     d.say(d.last_code())
     d.say("Copper-Meadow-Falcon-31")
@@ -121,10 +106,7 @@ def test_enrol_then_reset_with_the_new_answers(conversation: Conversation,
 
 def test_enrol_refuses_a_wrong_password(conversation: Conversation) -> None:
     c = conversation
-    c.start()
-    c.choose("enrol")
-    c.say("bob")
-    c.solve_captcha()
+    c.through_captcha("bob", flow="enrol")
     c.say("not-bobs-password")
     assert c.said("change.cannot_sign_in") and c.asks("enrol.ask_password")
 
@@ -141,10 +123,7 @@ def test_helpdesk_handover_raises_a_ticket(conversation: Conversation, app: Appl
 
 def test_answers_of_another_user_do_not_prove(conversation: Conversation) -> None:
     c = conversation
-    c.start()
-    c.choose("forgot")
-    c.say("carol")
-    c.solve_captcha()
+    c.through_captcha("carol")
     c.answer_questions(demo_answers("alice"))
     c.say(c.last_code())  # even with carol's phone in hand
     assert c.said("proof.failed") and c.ended()

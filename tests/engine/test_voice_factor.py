@@ -20,7 +20,7 @@ def dialog_settings() -> dict[str, object]:
 
 
 def caller(c: Conversation, number: str) -> Conversation:
-    return Conversation(c.engine, c.catalogue, c.renderer, channel="voice", sender=number)
+    return c.other(number, channel="voice")
 
 
 def test_voice_pin_proves_a_caller_by_employee_number(conversation: Conversation,

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 
 from bot.local_stack import LocalRedis, SlapdInfo
-from bot.local_stack.enrolments import seed_enrolments
 from bot.local_stack.seed import AGENTS_GROUP_DN
-from bot.services import Application, build_application
+from bot.services import Application
 from channels.helpdesk import HelpdeskDeps, configure_cookies, create_blueprint
 from dialogs.helpdesk import Helpdesk
 from dialogs.memory import ManualClock
-from tests.engine.conftest import HASHER, make_settings
+from tests.engine.conftest import demo_application, make_settings
 from tests.engine.conversation import RecordingRenderer
 
 
@@ -55,14 +53,9 @@ def desk_app(slapd: SlapdInfo, redis_server: LocalRedis, redis_client: object,
     settings = make_settings(slapd, redis_server.info.url)
     settings = replace(settings, helpdesk=replace(settings.helpdesk,
                                                   agents_group=AGENTS_GROUP_DN))
-    application = build_application(settings, audit_stream=io.StringIO(), hasher=HASHER,
-                                    clock=desk_clock, renderer=RecordingRenderer(),
-                                    sms_sender=sms, telegram_sender=telegram)
-    seed_enrolments(application.directories["DEFAULT"], HASHER)
-    try:
+    with demo_application(settings, clock=desk_clock, renderer=RecordingRenderer(),
+                          sms_sender=sms, telegram_sender=telegram) as application:
         yield application
-    finally:
-        application.close()
 
 
 @pytest.fixture

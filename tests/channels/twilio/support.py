@@ -7,7 +7,6 @@ TwiML is read with ElementTree. Outbound SMS go to a recording fake.
 
 from __future__ import annotations
 
-import io
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -21,19 +20,16 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from bot.local_stack import SlapdInfo
-from bot.local_stack.enrolments import seed_enrolments
-from bot.local_stack.seed import PEOPLE_DN, PROTECTED_GROUP_DN
-from bot.services import Application, build_application
+from bot.services import Application
 from bot.web import create_app
 from channels.catalogue import Catalogue
 from config import Settings, settings_from_dict
-from dialogs.answers import Argon2AnswerHasher
+from tests.engine.conftest import demo_application, settings_data
 from tests.engine.conversation import RecordingRenderer
 
 PUBLIC_URL = "https://sspm.example.test"
 AUTH_TOKEN = "test-twilio-auth-token-0123456789"
 HELPDESK = "+1 555 0100"
-HASHER = Argon2AnswerHasher()
 
 
 @dataclass
@@ -54,20 +50,10 @@ class FakeSms:
 
 
 def web_settings(slapd: SlapdInfo, redis_url: str, **sections: Any) -> Settings:
-    raw: dict[str, Any] = {
-        "secret_key": "test-secret-key-0123456789abcdef",
-        "public_url": PUBLIC_URL,
-        "redis": {"url": redis_url, "key_prefix": "t:"},
-        "helpdesk": {"phone": HELPDESK, "email": "helpdesk@example.test",
-                     "registration_authority": "the IT desk"},
-        "twilio": {"auth_token": AUTH_TOKEN, "account_sid": "AC" + "0" * 32,
-                   "from_number": "+15550009999"},
-        "domains": {"DEFAULT": {
-            "url": slapd.url, "base_dn": slapd.base_dn, "bind_dn": slapd.service_dn,
-            "bind_password": slapd.service_password, "users_dn": PEOPLE_DN,
-            "protected_groups": [PROTECTED_GROUP_DN], "connect_timeout": 2.0,
-            "operation_timeout": 2.0}},
-    }
+    raw = settings_data(slapd, redis_url)
+    raw["helpdesk"]["phone"] = HELPDESK
+    raw.update(public_url=PUBLIC_URL, twilio={
+        "auth_token": AUTH_TOKEN, "account_sid": "AC" + "0" * 32, "from_number": "+15550009999"})
     raw.update(sections)
     return settings_from_dict(raw)
 
@@ -92,13 +78,8 @@ class WebStack:
 def web_stack(settings: Settings) -> Iterator[WebStack]:
     sms = FakeSms()
     renderer = RecordingRenderer()
-    application = build_application(settings, audit_stream=io.StringIO(), hasher=HASHER,
-                                    renderer=renderer, sms_sender=sms)
-    try:
-        seed_enrolments(application.directories["DEFAULT"], HASHER)
+    with demo_application(settings, renderer=renderer, sms_sender=sms) as application:
         yield WebStack(settings, application, create_app(settings, application), sms, renderer)
-    finally:
-        application.close()
 
 
 def signature(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> str:
