@@ -96,7 +96,6 @@ def _console(args: argparse.Namespace) -> int:
 def _telegram(args: argparse.Namespace) -> int:
     from bot.services import build_application
     from bot.telegram_command import run_telegram, startup_problems, telegram_logging
-    from dialogs.actions import Notify, SendSms
 
     settings = load_settings(args.config)
     problems = startup_problems(settings, webhook=args.webhook)
@@ -106,13 +105,9 @@ def _telegram(args: argparse.Namespace) -> int:
         return 2
     telegram_logging(args.log)
     app = build_application(settings)
-
-    def outbound(action: SendSms | Notify, text: str) -> None:
-        app.outbound.send_rendered(action, text)
-
     try:
         return run_telegram(settings, app, webhook=args.webhook, host=args.host,
-                            port=args.port, outbound=outbound)
+                            port=args.port)
     finally:
         app.close()
 

@@ -28,11 +28,9 @@ from aiohttp import web
 from bot.logging_setup import configure_logging
 from bot.services import Application
 from channels.telegram import (
-    DEFAULT_API_BASE,
     WEBHOOK_PATH,
     FloodControl,
     Outbound,
-    TelegramNotifier,
     build_bot,
     build_dispatcher,
     build_router,
@@ -110,7 +108,7 @@ async def serve(settings: Settings, app: Application, options: TelegramOptions,
     telegram = settings.telegram
     bot = build_bot(telegram.bot_token.reveal(), telegram.api_base, flood=options.flood)
     router = build_router(app.engine, app.catalogue,
-                          outbound=options.outbound or default_outbound(settings),
+                          outbound=options.outbound or _through(app),
                           secret_delete_after=options.secret_delete_after,
                           default_language=settings.dialog.default_language)
     dispatcher = build_dispatcher(router)
@@ -119,21 +117,11 @@ async def serve(settings: Settings, app: Application, options: TelegramOptions,
     return await _serve_polling(bot, dispatcher, stop)
 
 
-def default_outbound(settings: Settings) -> Outbound:
-    """Notices to a bound Telegram account go out through :class:`TelegramNotifier`.
-
-    No SMS sender exists in this version: an SMS (a one-time code, a notice) is logged as
-    not delivered, without its text or number.
-    """
-    telegram = settings.telegram
-    notifier = TelegramNotifier(telegram.bot_token.reveal(), telegram.api_base or DEFAULT_API_BASE)
+def _through(app: Application) -> Outbound:
+    """Codes and notices leave through the application's dispatcher (caps, senders)."""
 
     def deliver(action: SendSms | Notify, text: str) -> None:
-        if isinstance(action, Notify) and action.channel == "telegram":
-            notifier.send_text(action.address, text)
-            return
-        channel = action.channel if isinstance(action, Notify) else "sms"
-        logger.warning("no sender configured for %s: message not delivered", channel)
+        app.outbound.send_rendered(action, text)
 
     return deliver
 
