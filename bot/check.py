@@ -14,6 +14,7 @@ import redis
 from config.settings import DomainSettings, Settings
 from dialogs.directory_port import DirectoryError
 from directory import LdapDirectory
+from directory.protected_groups import ProtectedGroups
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,30 @@ def check_domain(domain: DomainSettings) -> CheckResult:
     directory = LdapDirectory(domain)
     try:
         directory.ping()
+        unreadable = protected_group_problem(directory)
     except DirectoryError as exc:
         return CheckResult(name, False, f"{exc}; check the URL, that the server runs, and "
                            f"the service account ({domain.bind_dn}) and its password")
     finally:
         directory.close()
+    if unreadable:
+        return CheckResult(name, False, unreadable)
     return CheckResult(name, True, f"service account {domain.bind_dn} binds and searches")
+
+
+def protected_group_problem(directory: LdapDirectory) -> str:
+    """Why the protected groups cannot be trusted (then every account counts as protected)."""
+    groups = ProtectedGroups(directory.settings.protected_groups, directory.pool,
+                             directory.dialect.group_member_filter,
+                             nested=directory.dialect.name != "ad")
+    expansion = groups.expand()
+    if expansion.missing:
+        return (f"protected group(s) {', '.join(expansion.missing)} cannot be read by the "
+                "service account: every account is treated as protected until fixed")
+    if expansion.cut:
+        return (f"protected groups cannot be expanded ({expansion.cut}): every account is "
+                "treated as protected until fixed")
+    return ""
 
 
 def check_redis(settings: Settings) -> CheckResult:

@@ -84,6 +84,9 @@ class Account:
     dn: str
     username: str
     domain: str
+    # A stable id (OpenLDAP entryUUID, AD objectGUID): every per-account counter keys on it,
+    # never on the spelling that found the account (DESIGN.md 5.3).
+    uid: str = ""
     employee_number: str = ""
     mobile: str = ""
     mail: str = ""
@@ -96,6 +99,16 @@ class Account:
     expired: bool = False
     disabled: bool = False
     protected: bool = False
+    # Wrong passwords the directory has counted since the last good one (ppolicy
+    # pwdFailureTime, AD badPwdCount): the product's guesses must never add up to a lockout.
+    failed_binds: int = 0
+    # The directory's lockout threshold for this account; 0 when it never locks.
+    lockout_threshold: int = 0
+
+    @property
+    def identity(self) -> str:
+        """What per-account limits key on: the domain and the stable id (the DN if none)."""
+        return f"{self.domain}:{self.uid or self.dn.lower()}"
 
     @property
     def personal_words(self) -> tuple[str, ...]:

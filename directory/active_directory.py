@@ -28,7 +28,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from ldap3 import MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, Connection
+from ldap3 import BASE, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, Connection
 from ldap3.core import exceptions as ldap_exc
 from ldap3.utils.conv import escape_filter_chars
 
@@ -53,7 +53,8 @@ UF_PASSWORD_EXPIRED = 0x800000
 NORMAL_USER_ACCOUNT = 805306368  # sAMAccountType: people, never computers or trusts
 IN_CHAIN = "1.2.840.113556.1.4.1941"  # LDAP_MATCHING_RULE_IN_CHAIN: nested membership
 AD_STATE_ATTRIBUTES = ("userAccountControl", "msDS-User-Account-Control-Computed",
-                       "lockoutTime", "pwdLastSet", "adminCount", "userPrincipalName")
+                       "lockoutTime", "pwdLastSet", "adminCount", "userPrincipalName",
+                       "objectGUID", "badPwdCount")
 
 _BIND_DATA = re.compile(r"\bdata ([0-9a-fA-F]+)\b")
 _WERROR = re.compile(r"^\s*([0-9a-fA-F]{8})\b")
@@ -92,6 +93,7 @@ class ActiveDirectoryDialect:
     def __init__(self, settings: DomainSettings, pool: ConnectionPool) -> None:
         self.settings = settings
         self.pool = pool
+        self._threshold: int | None = None
 
     # -- finding -----------------------------------------------------------------------------
 
@@ -126,6 +128,31 @@ class ActiveDirectoryDialect:
 
     def privileged(self, attributes: dict[str, Any]) -> bool:
         return _number(attributes, "adminCount") == 1
+
+    def stable_id(self, attributes: dict[str, Any]) -> str:
+        value = first(attributes, "objectGUID")
+        if isinstance(value, bytes):
+            return value.hex()
+        return str(value or "").strip("{}").lower()
+
+    def failed_binds(self, attributes: dict[str, Any]) -> int:
+        # badPwdCount is per DC (not replicated): a floor, the product's own budget does the rest.
+        return _number(attributes, "badPwdCount") or 0
+
+    def lockout_threshold(self, attributes: dict[str, Any]) -> int:
+        """The domain's lockoutThreshold, read once. A fine-grained policy (PSO) may set a
+        lower one for some users; ``[dialog] bind_failure_limit`` must stay below it too."""
+        if self._threshold is None:
+            self._threshold = self.pool.run("read lockout threshold", self._read_threshold)
+        return self._threshold
+
+    def _read_threshold(self, connection: Connection) -> int:
+        connection.search(self.settings.base_dn, "(objectClass=*)", search_scope=BASE,
+                          attributes=["lockoutThreshold"])
+        for entry in connection.response or []:
+            if entry.get("type") == "searchResEntry":
+                return _number(dict(entry.get("attributes", {})), "lockoutThreshold") or 0
+        return 0
 
     # -- binding as the person ---------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from directory.active_directory import ActiveDirectoryDialect
 from directory.errors import translated
 from directory.openldap import Changes, OpenLdapDialect, first, quiet_unbind, text
 from directory.pool import ConnectionPool
+from directory.protected_groups import ProtectedGroups, normalised_dn
 
 MAX_LOGIN_LENGTH = 256
 
@@ -68,6 +69,14 @@ class Dialect(Protocol):
 
     def privileged(self, attributes: dict[str, Any]) -> bool: ...
 
+    def stable_id(self, attributes: dict[str, Any]) -> str: ...
+
+    def failed_binds(self, attributes: dict[str, Any]) -> int: ...
+
+    def lockout_threshold(self, attributes: dict[str, Any]) -> int:
+        """Wrong passwords that lock this account; 0 when it never locks."""
+        ...
+
     def bind_outcome(self, result: dict[str, Any] | None, *, bound: bool) -> BindOutcome:
         """The outcome of a person's bind; raise the error of a refused one."""
         ...
@@ -96,6 +105,8 @@ def dialect_for(settings: DomainSettings, pool: ConnectionPool) -> Dialect:
 class LdapDirectory:
     """One domain's directory. Thread-safe: share one instance per domain."""
 
+    _protected_groups: ProtectedGroups | None = None  # see _in_protected_set
+
     def __init__(self, settings: DomainSettings, *, pool: ConnectionPool | None = None,
                  dialect: Dialect | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
@@ -113,7 +124,10 @@ class LdapDirectory:
         user_filter = self.dialect.user_filter(escape_filter_chars(login))
         entries = self.pool.run("find account", lambda c: self._search(c, user_filter))
         if len(entries) != 1:
-            return None  # none, or ambiguous: never guess which person this is
+            # None, or ambiguous: never guess which person this is. A miss asks the protected
+            # groups as a hit does, so the round trips do not tell who exists (DESIGN.md 5.2).
+            self._in_protected_set(f"cn=sspm-nobody,{self.settings.search_base}")
+            return None
         return self._account(entries[0])
 
     def refresh(self, account: Account) -> Account:
@@ -147,7 +161,7 @@ class LdapDirectory:
         lock = d.lock_state(attributes, now)
         return Account(
             dn=entry["dn"], username=text(first(attributes, a.username)),
-            domain=self.settings.name,
+            domain=self.settings.name, uid=d.stable_id(attributes),
             employee_number=text(first(attributes, a.employee_number)),
             mobile=text(first(attributes, a.mobile)), mail=text(first(attributes, a.mail)),
             display_name=text(first(attributes, a.display_name)),
@@ -157,27 +171,21 @@ class LdapDirectory:
             lock=lock, must_change=d.must_change(attributes),
             expired=d.expired(attributes, now), disabled=d.disabled(attributes),
             protected=lock == "admin_locked" or d.privileged(attributes)
-            or self._in_protected_set(entry["dn"]))
+            or self._in_protected_set(entry["dn"]),
+            failed_binds=d.failed_binds(attributes),
+            lockout_threshold=d.lockout_threshold(attributes))
 
     def _in_protected_set(self, dn: str) -> bool:
-        if any(dn.lower() == p.lower() for p in self.settings.protected_dns):
+        """Configured DNs, and members of the protected groups, nested ones included (on
+        OpenLDAP the nesting is walked by ``ProtectedGroups``; AD's filter follows it)."""
+        key = normalised_dn(dn)
+        if any(key == normalised_dn(p) for p in self.settings.protected_dns):
             return True
-        groups = self.settings.protected_groups
-        if not groups:
-            return False
-        member_filter = self.dialect.group_member_filter(dn)
-
-        def check(connection: Connection) -> bool:
-            for group in groups:
-                try:
-                    connection.search(group, member_filter, search_scope=BASE, attributes=["1.1"])
-                except ldap_exc.LDAPNoSuchObjectResult:
-                    continue
-                if any(e.get("type") == "searchResEntry" for e in connection.response or []):
-                    return True
-            return False
-
-        return self.pool.run("check protected groups", check)
+        if self._protected_groups is None:  # created on first use; a race only builds two
+            self._protected_groups = ProtectedGroups(
+                self.settings.protected_groups, self.pool, self.dialect.group_member_filter,
+                nested=self.dialect.name != "ad")
+        return self._protected_groups.contains(dn)
 
     # -- binding as the person ---------------------------------------------------------------
 

@@ -34,17 +34,19 @@ from directory.ppolicy import PPOLICY_REQUEST, policy_from_result
 
 ADMIN_LOCK = "000001010000Z"
 PPOLICY_STATE_ATTRIBUTES = ("pwdAccountLockedTime", "pwdReset", "pwdChangedTime",
-                            "pwdPolicySubentry")
+                            "pwdPolicySubentry", "pwdFailureTime", "entryUUID")
 
 Changes = dict[str, list[tuple[str, list[Any]]]]
 
 
 @dataclass(frozen=True)
 class PolicyTimes:
-    """The parts of a pwdPolicy entry that decide lock expiry and password expiry."""
+    """The parts of a pwdPolicy entry that decide lockout and password expiry."""
 
     lockout_duration: int = 0
     max_age: int = 0
+    # Wrong passwords that lock the account (pwdMaxFailure), 0 unless pwdLockout is TRUE.
+    max_failure: int = 0
 
 
 def generalized_time(value: Any) -> datetime | None:
@@ -107,7 +109,9 @@ class OpenLdapDialect:
                 f"(|({attrs.username}={value})({attrs.employee_number}={value})))")
 
     def group_member_filter(self, dn: str) -> str:
-        return f"(member={escape_filter_chars(dn)})"
+        """Direct membership only: ``directory.protected_groups`` walks the nesting."""
+        value = escape_filter_chars(dn)
+        return f"(|(member={value})(uniqueMember={value}))"
 
     # -- state -------------------------------------------------------------------------------
 
@@ -141,6 +145,18 @@ class OpenLdapDialect:
 
     def privileged(self, attributes: dict[str, Any]) -> bool:
         return False
+
+    def stable_id(self, attributes: dict[str, Any]) -> str:
+        return text(first(attributes, "entryUUID")).lower()
+
+    def failed_binds(self, attributes: dict[str, Any]) -> int:
+        value = attributes.get("pwdFailureTime")
+        if isinstance(value, list):
+            return len(value)
+        return 1 if value else 0
+
+    def lockout_threshold(self, attributes: dict[str, Any]) -> int:
+        return self.policy(attributes).max_failure
 
     def policy(self, attributes: dict[str, Any]) -> PolicyTimes:
         # slapd's ppolicy_default lives in its configuration, which the service account cannot
@@ -211,13 +227,17 @@ class OpenLdapDialect:
 def _read_policy(connection: Connection, dn: str) -> PolicyTimes:
     try:
         connection.search(dn, "(objectClass=*)", search_scope=BASE,
-                          attributes=["pwdLockoutDuration", "pwdMaxAge"])
+                          attributes=["pwdLockoutDuration", "pwdMaxAge", "pwdLockout",
+                                      "pwdMaxFailure"])
     except ldap_exc.LDAPNoSuchObjectResult:
         return PolicyTimes()
     for entry in connection.response or []:
         attributes = entry.get("attributes", {})
+        lockout = str(first(attributes, "pwdLockout")).upper() in ("TRUE", "1")
         return PolicyTimes(lockout_duration=int(first(attributes, "pwdLockoutDuration") or 0),
-                           max_age=int(first(attributes, "pwdMaxAge") or 0))
+                           max_age=int(first(attributes, "pwdMaxAge") or 0),
+                           max_failure=int(first(attributes, "pwdMaxFailure") or 0)
+                           if lockout else 0)
     return PolicyTimes()
 
 

@@ -17,6 +17,8 @@ SERVICE_DN = f"cn=sspm,ou=services,{BASE_DN}"
 SERVICE_PASSWORD = "local-service-secret"  # noqa: S105 - throwaway server only
 PEOPLE_DN = f"ou=people,{BASE_DN}"
 PROTECTED_GROUP_DN = f"cn=admins,ou=groups,{BASE_DN}"
+# A group inside the protected group: its members are protected through nesting (issue 10).
+NESTED_PROTECTED_GROUP_DN = f"cn=site-admins,ou=groups,{BASE_DN}"
 AGENTS_GROUP_DN = f"cn=helpdesk,ou=groups,{BASE_DN}"
 ADMIN_LOCK = "000001010000Z"
 
@@ -58,6 +60,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
               ("pwdChangedTime", "20200101000000Z"))),
     DemoUser("hana", "Helpdesk-Agent-Pass-73", "Hana", "Bouchard", "2001", "+15550002001",
              "help desk agent: signs in to /helpdesk"),
+    DemoUser("ivan", "Nested-Admin-Pass-46", "Ivan", "Morin", "1008", "+15550001008",
+             "privileged through nesting: cn=site-admins inside cn=admins (protected)"),
 )
 
 
@@ -135,6 +139,12 @@ dn: {PROTECTED_GROUP_DN}
 objectClass: groupOfNames
 cn: admins
 member: uid=erin,{PEOPLE_DN}
+member: {NESTED_PROTECTED_GROUP_DN}
+
+dn: {NESTED_PROTECTED_GROUP_DN}
+objectClass: groupOfNames
+cn: site-admins
+member: uid=ivan,{PEOPLE_DN}
 
 dn: {AGENTS_GROUP_DN}
 objectClass: groupOfNames
