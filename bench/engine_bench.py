@@ -354,7 +354,8 @@ def count_operations(app: Application, renderer: RecordingRenderer,
 # -- (e) a throttled guess -----------------------------------------------------------------------
 
 def counter_key(app: Application) -> str:
-    return account_counter(app.engine.sealer, DOMAIN, USER)
+    account = app.directories[DOMAIN].find_account(USER)
+    return account_counter(app.engine.sealer, DOMAIN, USER, account)
 
 
 def throttled_pair(driver: Driver, key: str, i: int) -> tuple[float, float]:

@@ -18,6 +18,7 @@ from bot.local_stack import DEMO_USERS, LocalRedis, LocalSlapd, RedisInfo, Slapd
 from bot.local_stack.enrolments import DEMO_ENROLMENTS, seed_enrolments
 from bot.local_stack.seed import AGENTS_GROUP_DN, PEOPLE_DN, PROTECTED_GROUP_DN
 from bot.logging_setup import configure_logging
+from bot.outbound import PrintingSms
 from bot.services import Application, build_application
 from config import Settings, load_settings
 
@@ -61,7 +62,8 @@ url = "{slapd.url}"
 base_dn = "{slapd.base_dn}"
 bind_dn = "{slapd.service_dn}"
 users_dn = "{PEOPLE_DN}"
-protected_groups = ["{PROTECTED_GROUP_DN}"]
+# The agents' group is protected too: no agent resets a colleague, nobody self-resets an agent.
+protected_groups = ["{PROTECTED_GROUP_DN}", "{AGENTS_GROUP_DN}"]
 """
 
 
@@ -108,6 +110,21 @@ def describe(stack: DemoStack) -> str:
     return "\n".join(lines)
 
 
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
+
+class PrintingTelegram:
+    """The demo's Telegram notices, shown on its screen: its users have no Telegram account.
+
+    Only the demo echoes codes and notices (issue 10, property 10); they still go through the
+    application's outbound, caps included, as on a real deployment.
+    """
+
+    def send_text(self, chat_id: str, text: str) -> None:
+        _echo(f"[telegram to {chat_id}] {text}")
+
+
 def _serve_web(settings: Settings, app: Application, port: int) -> None:
     """The web app in a background thread: the help desk console and the password page."""
     from werkzeug.serving import make_server
@@ -137,7 +154,8 @@ def run_demo(workdir: str | None = None, wait: bool = True, *, sender: str = "lo
         with demo_stack(folder, captcha=captcha, web_port=web_port) as stack:
             settings = stack.settings()
             configure_logging(log_file or str(folder / "sspm.log"))
-            app = build_application(settings)
+            app = build_application(settings, sms_sender=PrintingSms(_echo),
+                                    telegram_sender=PrintingTelegram())
             try:
                 seed_enrolments(app.directories[settings.default_domain],
                                 app.services.hasher)

@@ -104,18 +104,39 @@ class Outbound:
         else:
             raise OutboundError(f"unknown channel {channel}")
 
+    def can_deliver(self, action: SendSms | Notify) -> bool:
+        """Would ``dispatch`` send this now? Read only: consumes nothing from the caps.
+
+        Asked before an irreversible change (a help desk reset) whose result must reach the
+        person, so nothing is applied that cannot be delivered (issue 10, property 5). A race
+        with another send can still fill the cap in between: ``dispatch``'s answer is final.
+        """
+        channel = "sms" if isinstance(action, SendSms) else action.channel
+        address = action.to if isinstance(action, SendSms) else action.address
+        if channel == "sms":
+            return self.sms is not None and self.counters.count(
+                _cap_key("sms", address)) < self.limits.sms_per_destination
+        return channel == "telegram" and self.telegram is not None
+
     def _check_cap(self, kind: str, address: str, cap: int) -> None:
-        key = f"out:{kind}:" + hashlib.sha256(address.encode()).hexdigest()[:32]
+        key = _cap_key(kind, address)
         if self.counters.increment(key, self.limits.window_seconds) > cap:
             raise OutboundError(f"{kind} cap reached for destination")
 
     def allow_call(self, address: str) -> bool:
-        """Per-destination cap on outbound calls (help desk call-backs)."""
+        """Per-number cap on calls placed for a number: a call-back to it, or the caller's
+        transfer to the help desk (keyed on the caller, never on the help desk's own number,
+        so one number pressing ``0`` over and over cannot stop other callers' transfers)."""
         try:
             self._check_cap("call", address, self.limits.calls_per_destination)
         except OutboundError:
+            log.warning("call not placed: cap reached", extra={"destination": _mask(address)})
             return False
         return True
+
+
+def _cap_key(kind: str, address: str) -> str:
+    return f"out:{kind}:" + hashlib.sha256(address.encode()).hexdigest()[:32]
 
 
 def _mask(address: str) -> str:

@@ -13,6 +13,7 @@ Keys (one builder, ``_Keys``; ``prefix`` defaults to ``sspm:``)::
     {prefix}relaylog:{id}    list of relayed messages, EX = 1 day
     {prefix}ticket:{id}      JSON help desk state of an escalation, EX = 30 days
     {prefix}escalations      stream, no TTL, trimmed to ~maxlen entries (DESIGN.md section 4)
+    {prefix}lastticket:{o}   a sender's or account's latest ticket id, EX = its ticket cap's window
 
 Errors: every ``redis.RedisError`` (connection refused, timeout, lock trouble, a server error)
 leaves this module as ``dialogs.ports.StoreUnavailable``, raised ``from`` the original by one
@@ -41,6 +42,7 @@ from dialogs.memory import (
     new_ticket_id,
 )
 from dialogs.ports import (
+    LINK_PURPOSES,
     Clock,
     Escalation,
     LinkGrant,
@@ -237,7 +239,8 @@ class RedisEscalations:
     def __init__(self, client: redis.Redis, prefix: str = "sspm:", maxlen: int = 10_000,
                  *, clock: Clock | None = None) -> None:
         self._client = client
-        self._key = _Keys(prefix).escalations
+        self._keys = _Keys(prefix)
+        self._key = self._keys.escalations
         self._maxlen = maxlen
         self._clock: Clock = clock if clock is not None else SystemClock()
 
@@ -257,6 +260,16 @@ class RedisEscalations:
             entries = cast(list[tuple[Any, dict[Any, Any]]],
                            self._client.xrevrange(self._key, count=count))
         return iter([_escalation_from(raw) for _, raw in entries])
+
+    def remember_ticket(self, owner: str, ticket: str, ttl_seconds: int) -> None:
+        ttl = _positive(ttl_seconds, "ttl_seconds")
+        with _unavailable_on_redis_error():
+            self._client.set(self._keys("lastticket", owner), ticket, ex=ttl)
+
+    def last_ticket(self, owner: str) -> str | None:
+        with _unavailable_on_redis_error():
+            value = cast(bytes | str | None, self._client.get(self._keys("lastticket", owner)))
+        return _text(value) if value is not None else None
 
 
 class RedisPasswordLinks:
@@ -304,12 +317,16 @@ class RedisPasswordLinks:
 
 
 def _grant(raw: bytes | str | None) -> LinkGrant | None:
+    """A stored grant; one from before ``purpose`` existed reads as a reset link (it was one).
+    An unknown purpose opens nothing: the page must never guess what a link allows."""
     if raw is None:
         return None
     try:
-        return LinkGrant(**json.loads(_text(raw)))
+        fields = json.loads(_text(raw))
+        grant = LinkGrant(**fields)
     except (TypeError, ValueError):
         return None
+    return grant if grant.purpose in LINK_PURPOSES else None
 
 
 class RedisRelays:

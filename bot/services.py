@@ -17,6 +17,7 @@ from redis.retry import Retry
 
 from bot.audit_log import JsonLinesAudit
 from bot.outbound import BackgroundSms, Outbound, SmsSender, TelegramSender
+from bot.redis_sign_ins import RedisSignIns
 from bot.redis_stores import (
     RedisCounters,
     RedisEscalations,
@@ -71,9 +72,15 @@ def engine_settings(settings: Settings) -> EngineSettings:
         time_allotment_seconds=d.time_allotment_seconds, idle_seconds=d.idle_seconds,
         questions_enrolled=d.questions_enrolled, questions_asked=d.questions_asked,
         failure_limit=d.failure_limit, failure_window_seconds=d.failure_window_seconds,
+        bind_failure_limit=d.bind_failure_limit,
         sender_rate_limit=d.sender_rate_limit,
         sender_rate_window_seconds=d.sender_rate_window_seconds,
-        channel_rate_limit=d.channel_rate_limit,
+        channel_rate_limit=d.channel_rate_limit, pressure_sender_limit=d.pressure_sender_limit,
+        tickets_per_sender=d.tickets_per_sender,
+        tickets_sender_window_seconds=d.tickets_sender_window_seconds,
+        tickets_per_account=d.tickets_per_account,
+        tickets_account_window_seconds=d.tickets_account_window_seconds,
+        binding_cooling_off_seconds=d.binding_cooling_off_seconds,
         default_language=d.default_language, languages=d.languages,
         password_rules=PasswordRules(min_length=p.min_length, max_length=p.max_length,
                                      min_score=p.min_score, org_words=p.org_words),
@@ -125,7 +132,9 @@ def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
         counters=counters, escalations=escalations, audit=_audit(settings, audit_stream, clock),
         clock=clock, hasher=hasher or Argon2AnswerHasher(),
         question_text=lambda qid, lang: catalogue.render(Message.of(qid), lang),
-        password_links=RedisPasswordLinks(client, secret, prefix, clock=clock))
+        password_links=RedisPasswordLinks(client, secret, prefix, clock=clock),
+        deliverable=outbound.can_deliver,
+        sign_ins=RedisSignIns(client, secret, prefix))
     relays = RedisRelays(client, secret, prefix, clock=clock)
     engine = Engine(services, RedisSessionStore(client, prefix), relays=relays)
     return Application(engine, catalogue, client, directories, services, outbound, settings,
@@ -150,6 +159,12 @@ class AnnouncedEscalations:
 
     def recent(self, count: int = 50) -> Iterator[tuple[str, Escalation]]:
         return self.inner.recent(count)
+
+    def remember_ticket(self, owner: str, ticket: str, ttl_seconds: int) -> None:
+        self.inner.remember_ticket(owner, ticket, ttl_seconds)
+
+    def last_ticket(self, owner: str) -> str | None:
+        return self.inner.last_ticket(owner)
 
 
 def _default_sms(settings: Settings) -> SmsSender | None:

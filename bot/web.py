@@ -26,6 +26,7 @@ import redis
 from flask import Blueprint, Flask, Response, request
 
 from bot.helpdesk_app import register_helpdesk
+from bot.logging_setup import install_redaction
 from bot.services import Application
 from channels.twilio.calls import ChannelRecords
 from channels.twilio.media import CaptchaMedia, media_blueprint
@@ -50,6 +51,8 @@ def create_app(settings: Settings, application: Application) -> Flask:
     """The web app on ``application``'s services; raises ``ConfigError`` if it cannot be safe."""
     check_settings(settings)
     app = Flask(__name__)
+    # Link tokens never reach a log line, even where configure_logging was not called.
+    install_redaction(app.logger)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     metrics = RedisMetrics(application.redis, settings.redis.key_prefix)
     for blueprint in _blueprints(settings, application, metrics):
@@ -89,7 +92,8 @@ def _blueprints(settings: Settings, application: Application,
                      public_url=settings.public_url, language=language)
     voice = VoiceChannel(engine, application.catalogue, records, dispatch,
                          public_url=settings.public_url, language=language,
-                         helpdesk_number=settings.helpdesk.phone)
+                         helpdesk_number=settings.helpdesk.phone,
+                         allow_transfer=application.outbound.allow_call)
     site = PasswordSite(
         page=PasswordPage(application.services), catalogue=application.catalogue,
         dispatch=dispatch, csrf=CsrfGuard(secret, secure=settings.public_url.startswith(

@@ -16,6 +16,12 @@ about reading and printing:
   line is always taken as the secret. Ctrl-C leaves with 130.
 - A secret answer is read with ``getpass`` (nothing echoes) when stdin is a terminal; from a pipe
   the line is read normally. A secret ``Say`` is printed: the console is the person's own screen.
+- ``SendSms`` and ``Notify`` are never printed: a one-time code proves possession of the bound
+  phone only if it reaches that phone and nowhere else (issue 10, property 10). They are
+  rendered in the conversation's language and handed to ``deliver`` (the application's
+  outbound, with its caps); without one they go nowhere. Whether one left is not shown either:
+  a decoy sends nothing, so "not sent" would tell an enrolled account from an unknown one.
+  Only ``sspm demo`` passes senders that print (its throwaway users have no phones).
 - Language: when a ``Say`` or ``Ask`` carries the message ``language.changed`` with a
   ``language`` parameter, the console renders in that language from that message on.
 - If the engine raises, the person reads ``common.internal_error``; the exception goes to the
@@ -55,6 +61,9 @@ KEYPAD_SEPARATORS = " -"
 
 logger = logging.getLogger(__name__)
 
+Deliver = Callable[[SendSms | Notify, str], bool]
+"""Send an outbound action with its rendered text; True if it left."""
+
 
 class DialogEngine(Protocol):
     """What a channel drives: one event in, the actions to show out."""
@@ -85,6 +94,7 @@ class ConsoleChannel:
         captcha_dir: Path,
         language: str = "en",
         secret_reader: Callable[[str], str] | None = None,
+        deliver: Deliver | None = None,
     ) -> None:
         self._engine = engine
         self._catalogue = catalogue
@@ -94,6 +104,7 @@ class ConsoleChannel:
         self._captcha_dir = captcha_dir
         self._language = normalise_language(language)
         self._read_secret = secret_reader or getpass.getpass
+        self._deliver = deliver
         self._prompt = _Prompt()
         self._ended = False
         self._lines_read = 0
@@ -185,12 +196,8 @@ class ConsoleChannel:
                 self._show_captcha(action)
             case ForgetMessage():
                 pass  # a terminal cannot unsay what was typed into it
-            case SendSms():
-                self._say(Message.of("common.sms_sent", to=action.to,
-                                     text=self._render(action.message)))
-            case Notify():
-                self._say(Message.of("common.notify_sent", channel=action.channel,
-                                     address=action.address, text=self._render(action.message)))
+            case SendSms() | Notify():
+                self._hand_over(action)
             case TransferToHelpdesk():
                 self._say(Message.of("common.transferred", ticket=action.ticket_id))
             case UseLanguage():
@@ -201,6 +208,14 @@ class ConsoleChannel:
                 self._prompt = _Prompt()
             case _:
                 assert_never(action)
+
+    def _hand_over(self, action: SendSms | Notify) -> None:
+        """Out through the bound channel, never onto this screen (see the module docstring)."""
+        if self._deliver is None:
+            logger.warning("console: no outbound, message not delivered",
+                           extra={"message_id": action.message.id})
+            return
+        self._deliver(action, self._render(action.message))
 
     def _show_ask(self, ask: Ask) -> None:
         self._follow_language(ask.message)

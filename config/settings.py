@@ -89,6 +89,11 @@ class RedisSettings:
         _positive("redis.socket_timeout", self.socket_timeout)
 
 
+# Flood controls (DESIGN.md 5.3): they throttle the abuser, never the whole channel.
+_FLOOD_LIMITS = ("pressure_sender_limit", "tickets_per_sender", "tickets_sender_window_seconds",
+                 "tickets_per_account", "tickets_account_window_seconds")
+
+
 @dataclass(frozen=True)
 class DialogSettings:
     """The identity proof's clock and counts (DESIGN.md sections 2 and 5.1 to 5.3)."""
@@ -99,17 +104,33 @@ class DialogSettings:
     questions_asked: int = 2
     failure_limit: int = 5
     failure_window_seconds: int = 86_400
+    bind_failure_limit: int = 2
     sender_rate_limit: int = 20
     sender_rate_window_seconds: int = 3_600
     channel_rate_limit: int = 2_000
+    # Above channel_rate_limit the channel is under pressure: each sender may then start only
+    # this many flows per window (a flooding number is cut off, a newcomer is still served).
+    pressure_sender_limit: int = 3
+    # Help desk tickets one sender (channel + number/chat) and one account may raise per window;
+    # beyond that the person is given their last ticket again (no flood reaches the agents).
+    tickets_per_sender: int = 3
+    tickets_sender_window_seconds: int = 3_600
+    tickets_per_account: int = 5
+    tickets_account_window_seconds: int = 86_400
     default_language: str = "en"
     languages: tuple[str, ...] = ("en", "fr")
     voice_factor: Literal["answers", "pin"] = "answers"
+    # A binding that just moved is no possession factor for forgot/unlock this long (5.13).
+    binding_cooling_off_seconds: int = 86_400
 
     def __post_init__(self) -> None:
+        _positive("dialog.binding_cooling_off_seconds", self.binding_cooling_off_seconds)
         for key in ("time_allotment_seconds", "idle_seconds", "questions_enrolled",
                     "questions_asked", "failure_limit", "failure_window_seconds",
-                    "sender_rate_limit", "sender_rate_window_seconds", "channel_rate_limit"):
+                    "bind_failure_limit", "sender_rate_limit", "sender_rate_window_seconds",
+                    "channel_rate_limit"):
+            _positive(f"dialog.{key}", getattr(self, key))
+        for key in _FLOOD_LIMITS:
             _positive(f"dialog.{key}", getattr(self, key))
         if self.idle_seconds > self.time_allotment_seconds:
             raise ConfigError("dialog.idle_seconds", "must not exceed time_allotment_seconds")
@@ -156,9 +177,19 @@ class HelpdeskSettings:
     idle_timeout_seconds: int = 900
     # Optional: a Telegram group (chat id) told about every new escalation.
     telegram_group_id: str = ""
+    # Failed console sign-ins one client address may make per window (issue 10, property 2).
+    sign_in_failures_per_client: int = 10
+    sign_in_client_window_seconds: int = 900
+    # How often a signed-in agent's membership of agents_group is checked again (at most 60 s:
+    # a removed agent is signed out on the next request after it).
+    membership_check_seconds: int = 60
 
     def __post_init__(self) -> None:
-        _positive("helpdesk.idle_timeout_seconds", self.idle_timeout_seconds)
+        for key in ("idle_timeout_seconds", "sign_in_failures_per_client",
+                    "sign_in_client_window_seconds", "membership_check_seconds"):
+            _positive(f"helpdesk.{key}", getattr(self, key))
+        if self.membership_check_seconds > 60:
+            raise ConfigError("helpdesk.membership_check_seconds", "must be at most 60")
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,14 @@ class EngineSettings:
     # Flows started per channel and window, all senders together: a ceiling on a flood from
     # many numbers or accounts at once.
     channel_rate_limit: int = 2_000
+    # Above it the channel is under pressure: no one is refused for the channel's sake, but
+    # each sender may start only this many flows per window (dialogs.rate_limits).
+    pressure_sender_limit: int = 3
+    # Tickets per sender (channel + sender) and per account per window (Turn.escalate).
+    tickets_per_sender: int = 3
+    tickets_sender_window_seconds: int = 3_600
+    tickets_per_account: int = 5
+    tickets_account_window_seconds: int = 86_400
     # Wrong current passwords the bot lets through per account and window: kept below any
     # sane directory lockout threshold so the bot can never be used to lock an account.
     bind_failure_limit: int = 2
@@ -51,6 +59,9 @@ class EngineSettings:
     code_attempts: int = 3
     code_digits: int = 6
     code_ttl_seconds: int = 600
+    # How long a binding that just moved (a new Telegram account or mobile on an enrolled
+    # account) is no possession factor for forgot or unlock; the older binding still is.
+    binding_cooling_off_seconds: int = 86_400
     default_language: str = "en"
     languages: tuple[str, ...] = ("en", "fr")
     password_rules: PasswordRules = field(default_factory=PasswordRules)

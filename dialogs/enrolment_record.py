@@ -3,13 +3,18 @@
 ``questions`` pairs question ids with Argon2id hashes of the normalised answers; the mobile
 and Telegram id are the bound channel identities; ``voice_pin`` is an Argon2id hash or empty;
 ``epoch`` changes which enrolled questions a proof asks, and moves only on a successful proof.
+
+``mobile_changed_at`` and ``telegram_changed_at`` say when that binding last moved in a way
+that must cool off (issue 10, DESIGN.md 5.13): 0 for a binding set at a first enrolment
+proven by the directory's mobile, or unchanged since a record written before these fields.
+A binding that moved less than ``binding_cooling_off_seconds`` ago is no possession factor.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 VERSION = 1
 
@@ -23,6 +28,19 @@ class EnrolmentRecord:
     language: str = "en"
     epoch: int = 0
     enrolled_at: float = 0.0
+    mobile_changed_at: float = 0.0
+    telegram_changed_at: float = 0.0
+
+    @property
+    def bound(self) -> bool:
+        """Some channel identity is bound: changing this record needs possession of one."""
+        return bool(self.mobile or self.telegram_id)
+
+    def settled(self, binding: Literal["mobile", "telegram"], now: float,
+                cooling_off_seconds: float) -> bool:
+        """``binding`` moved longer than the cooling-off period ago (or never moved)."""
+        changed_at = self.mobile_changed_at if binding == "mobile" else self.telegram_changed_at
+        return now - changed_at >= cooling_off_seconds
 
     @property
     def question_ids(self) -> tuple[str, ...]:
@@ -39,7 +57,8 @@ class EnrolmentRecord:
             "v": VERSION, "questions": [{"id": q, "hash": h} for q, h in self.questions],
             "mobile": self.mobile, "telegram_id": self.telegram_id,
             "voice_pin": self.voice_pin, "language": self.language, "epoch": self.epoch,
-            "enrolled_at": self.enrolled_at}, separators=(",", ":"), sort_keys=True)
+            "enrolled_at": self.enrolled_at, "mobile_changed_at": self.mobile_changed_at,
+            "telegram_changed_at": self.telegram_changed_at}, separators=(",", ":"), sort_keys=True)
 
     @staticmethod
     def from_json(text: str | None) -> EnrolmentRecord | None:
@@ -56,6 +75,8 @@ class EnrolmentRecord:
                 telegram_id=str(data.get("telegram_id", "")),
                 voice_pin=str(data.get("voice_pin", "")),
                 language=str(data.get("language", "en")), epoch=int(data.get("epoch", 0)),
-                enrolled_at=float(data.get("enrolled_at", 0.0)))
+                enrolled_at=float(data.get("enrolled_at", 0.0)),
+                mobile_changed_at=float(data.get("mobile_changed_at", 0.0)),
+                telegram_changed_at=float(data.get("telegram_changed_at", 0.0)))
         except (ValueError, KeyError, TypeError):
             return None

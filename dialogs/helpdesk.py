@@ -1,10 +1,17 @@
 """The help desk's side: the queue, claiming, notes, live relay, assisted verification.
 
-Agents act on escalations; this module decides what they may do and returns the outbound
-actions (a message to the person, a one-time code to the person's bound channel, a temporary
-password straight to the person). An agent never sees or chooses a secret: codes are kept as
-keyed digests, temporary passwords go from the directory to the person. Every agent action
-is an audit record.
+Agents act on escalations; this module decides what they may do and sends, through the
+``Outbox`` port, what must reach the person (a message, a one-time code to the person's bound
+channel, a temporary password straight to the person). An agent never sees or chooses a
+secret: codes are kept as keyed digests, temporary passwords go from the directory to the
+person. Every agent action is an audit record.
+
+Nothing half-applied, nothing claimed that did not happen (issue 10, property 5): an attacker
+who fills a person's SMS cap with abandoned calls must not turn a help desk reset into a
+lockout. So a reset first asks the outbox whether the temporary password *can* leave and
+changes nothing if not; if the send still fails after the change (a race with the cap, a
+provider refusal), the audit says ``not_delivered`` and the agent is told the truth. Every
+``Outcome`` says what really left.
 
 Errors::
 
@@ -15,11 +22,20 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
-from typing import Protocol
 
-from dialogs.actions import Action, Notify, SendSms
+from dialogs.actions import Notify, SendSms
 from dialogs.directory_port import Account, AccountProtected, Directory
 from dialogs.enrolment_record import EnrolmentRecord
+from dialogs.helpdesk_outbox import (
+    Outbound,
+    Outbox,
+    Outcome,
+    bound_mobile,
+    channel_of,
+    delivery,
+    to_bound_channels,
+    told,
+)
 from dialogs.messages import Message
 from dialogs.ports import Escalation, Relays, Tickets, TicketState
 from dialogs.sealing import Sealer
@@ -43,13 +59,6 @@ class Agent:
     display_name: str = ""
 
 
-class AgentDirectory(Protocol):
-    """Signs agents in with their directory credentials, members of the agents' group only."""
-
-    def authenticate(self, username: str, password: str) -> Agent | None:
-        ...
-
-
 @dataclass(frozen=True)
 class TicketView:
     ticket: str
@@ -61,19 +70,23 @@ class TicketView:
 
 
 class Helpdesk:
-    def __init__(self, services: Services, tickets: Tickets, relays: Relays) -> None:
+    def __init__(self, services: Services, tickets: Tickets, relays: Relays,
+                 outbox: Outbox) -> None:
         self.services = services
         self.tickets = tickets
         self.relays = relays
+        self.outbox = outbox
         self.sealer = Sealer(services.settings.secret_key)
 
     # -- the queue ---------------------------------------------------------------------------
 
     def queue(self, limit: int = 100) -> list[TicketView]:
-        """Newest first."""
+        """Open and claimed tickets first, then resolved ones; newest first within each, so
+        a burst of tickets that agents resolve never hides the ones still waiting."""
         now = self.services.clock.now()
-        return [self._view(ticket, escalation, now, with_messages=False)
-                for ticket, escalation in self.services.escalations.recent(limit)]
+        views = [self._view(ticket, escalation, now, with_messages=False)
+                 for ticket, escalation in self.services.escalations.recent(limit)]
+        return sorted(views, key=lambda view: view.state.status == "resolved")
 
     def ticket(self, ticket: str) -> TicketView:
         escalation = self._escalation(ticket)
@@ -133,51 +146,63 @@ class Helpdesk:
 
     # -- live relay --------------------------------------------------------------------------
 
-    def start_relay(self, agent: Agent, ticket: str) -> list[Action]:
+    def start_relay(self, agent: Agent, ticket: str) -> Outcome:
         self._mine(agent, ticket)
         escalation = self._escalation(ticket)
         if escalation.channel not in RELAY_CHANNELS:
             raise HelpdeskError("helpdesk.no_relay_channel")
         self.relays.start(ticket, _conversation(escalation), RELAY_SECONDS)
-        self._audit(agent, ticket, "relay_start")
-        return [Notify(escalation.channel, escalation.contact,
-                       Message.of("helpdesk.relay_started", agent=agent.display_name
-                                  or agent.username))]
+        left = self._to_person(escalation, Message.of(
+            "helpdesk.relay_started", agent=agent.display_name or agent.username))
+        self._audit(agent, ticket, "relay_start", notice=delivery(left))
+        return told("helpdesk.relay_on", left)
 
-    def stop_relay(self, agent: Agent, ticket: str) -> list[Action]:
+    def stop_relay(self, agent: Agent, ticket: str) -> Outcome:
         self._mine(agent, ticket)
         escalation = self._escalation(ticket)
         self.relays.stop(ticket, _conversation(escalation))
-        self._audit(agent, ticket, "relay_stop")
-        return [Notify(escalation.channel, escalation.contact,
-                       Message.of("helpdesk.relay_ended"))]
+        left = self._to_person(escalation, Message.of("helpdesk.relay_ended"))
+        self._audit(agent, ticket, "relay_stop", notice=delivery(left))
+        return told("helpdesk.relay_off", left)
 
-    def say(self, agent: Agent, ticket: str, text: str) -> list[Action]:
+    def say(self, agent: Agent, ticket: str, text: str) -> Outcome:
         self._mine(agent, ticket)
         escalation = self._escalation(ticket)
         if self.relays.active(_conversation(escalation)) != ticket:
             raise HelpdeskError("helpdesk.relay_first")
         self.relays.record(ticket, agent.username, text)
-        self._audit(agent, ticket, "relay_message")
-        return [Notify(escalation.channel, escalation.contact,
-                       Message.of("helpdesk.agent_says", text=text.strip()[:1000]))]
+        left = self._to_person(escalation, Message.of("helpdesk.agent_says",
+                                                      text=text.strip()[:1000]))
+        self._audit(agent, ticket, "relay_message", result=delivery(left))
+        return told("helpdesk.sent", left, "helpdesk.not_sent")
+
+    def _to_person(self, escalation: Escalation, message: Message) -> bool:
+        return self.outbox.dispatch(Notify(escalation.channel, escalation.contact, message),
+                                    escalation.language)
 
     # -- assisted verification ---------------------------------------------------------------
 
-    def send_code(self, agent: Agent, ticket: str) -> list[Action]:
-        """A one-time code to the account's *bound* channel, never to where the caller says."""
+    def send_code(self, agent: Agent, ticket: str) -> Outcome:
+        """A one-time code to the account's *bound* channel, never to where the caller says:
+        the bound Telegram account, else (or when Telegram cannot be reached) the mobile."""
         state = self._mine(agent, ticket)
         account, record = self._enrolled(state)
         code = f"{secrets.randbelow(10 ** 6):06d}"
+        action = self._deliverable(account, record, Message.of("helpdesk.code", code=code))
+        if action is None:
+            self._audit(agent, ticket, "send_code", result="not_deliverable")
+            raise HelpdeskError("helpdesk.code_not_deliverable")
         digest = self.sealer.keyed_digest("helpdesk-code", ticket, code)
         expires = self.services.clock.now() + CODE_SECONDS
-        self._save(agent, ticket, replace(state, code_digest=digest, code_expires=expires,
-                                          code_tries=0, verified=False), "send_code")
-        message = Message.of("helpdesk.code", code=code)
-        channel, address = _bound_destination(account, record)
-        if channel == "telegram":
-            return [Notify("telegram", address, message)]
-        return [SendSms(address, message, secret=True)]
+        fresh = replace(state, code_digest=digest, code_expires=expires, code_tries=0,
+                        verified=False)
+        self.tickets.put(ticket, fresh)
+        if not self.outbox.dispatch(action, self._language(record)):
+            self._save(agent, ticket, replace(fresh, code_digest=""), "send_code",
+                       result="not_delivered")
+            return Outcome("helpdesk.code_not_sent", warning=True)
+        self._audit(agent, ticket, "send_code", channel_used=channel_of(action))
+        return Outcome("helpdesk.code_sent")
 
     def check_code(self, agent: Agent, ticket: str, code: str) -> bool:
         state = self._mine(agent, ticket)
@@ -194,35 +219,52 @@ class Helpdesk:
             result="ok" if ok else "failed")
         return ok
 
-    def unlock(self, agent: Agent, ticket: str) -> list[Action]:
+    def unlock(self, agent: Agent, ticket: str) -> Outcome:
+        """Clears the lockout (the password is untouched, so nothing has to reach the person
+        for them to sign in); the page says whether the person's notice left."""
         state = self._verified(agent, ticket)
-        account, _record = self._enrolled(state)
-        directory = self._directory(account)
+        account, record = self._enrolled(state)
         try:
-            directory.unlock(account)
+            self._directory(account).unlock(account)
         except AccountProtected as exc:
             self._audit(agent, ticket, "unlock", result="refused_protected")
             raise HelpdeskError("helpdesk.protected") from exc
-        self._audit(agent, ticket, "unlock")
-        return self._tell_person(state, "notice.account_unlocked")
+        left = self._tell_person(account, record, "notice.account_unlocked")
+        self._audit(agent, ticket, "unlock", notice=delivery(left))
+        return told("helpdesk.unlocked", left, "helpdesk.unlocked_not_told")
 
-    def reset(self, agent: Agent, ticket: str) -> list[Action]:
-        """A temporary password sent straight to the person's bound channel; never shown."""
+    def reset(self, agent: Agent, ticket: str) -> Outcome:
+        """A temporary password sent straight to the person's enrolled mobile; never shown.
+
+        Refused, with nothing changed, when that SMS could not leave now (no SMS sender, the
+        number's cap reached): a password the person never receives is a lockout.
+        """
         state = self._verified(agent, ticket)
         account, record = self._enrolled(state)
-        directory = self._directory(account)
-        mobile = _bound_mobile(account, record)
+        mobile = bound_mobile(account, record)
         if not mobile:
             raise HelpdeskError("helpdesk.no_bound_channel")
+        if not self.outbox.can_deliver(SendSms(mobile, Message.of("forgot.temporary_sms"),
+                                               secret=True)):
+            self._audit(agent, ticket, "reset", result="not_deliverable")
+            raise HelpdeskError("helpdesk.reset_not_deliverable")
         try:
-            password = directory.set_temporary_password(account)
+            password = self._directory(account).set_temporary_password(account)
         except AccountProtected as exc:
             self._audit(agent, ticket, "reset", result="refused_protected")
             raise HelpdeskError("helpdesk.protected") from exc
+        sent = self.outbox.dispatch(SendSms(mobile, Message.of(
+            "forgot.temporary_sms", password=password), secret=True), self._language(record))
+        if not sent:
+            # Applied but not delivered: say so, and keep the verification so the agent can
+            # send a new temporary password once the SMS can leave.
+            self._audit(agent, ticket, "reset", result="not_delivered", temporary=True)
+            return Outcome("helpdesk.reset_not_delivered", warning=True)
         self._audit(agent, ticket, "reset", temporary=True)
         self.tickets.put(ticket, replace(state, verified=False))
-        return [SendSms(mobile, Message.of("forgot.temporary_sms", password=password),
-                        secret=True)]
+        if record is not None and record.telegram_id:
+            self._tell_person(account, record, "notice.password_reset")
+        return Outcome("helpdesk.reset_sent")
 
     def _verified(self, agent: Agent, ticket: str) -> TicketState:
         state = self._mine(agent, ticket)
@@ -242,32 +284,28 @@ class Helpdesk:
     def _directory(self, account: Account) -> Directory:
         return self.services.directories[account.domain]
 
-    def _tell_person(self, state: TicketState, message_id: str) -> list[Action]:
-        account, record = self._enrolled(state)
-        try:
-            channel, address = _bound_destination(account, record)
-        except HelpdeskError:
-            return []
-        return [Notify(channel, address, Message.of(message_id))]
+    def _tell_person(self, account: Account, record: EnrolmentRecord | None,
+                     message_id: str) -> bool:
+        action = self._deliverable(account, record, Message.of(message_id))
+        return action is not None and self.outbox.dispatch(action, self._language(record))
+
+    def _deliverable(self, account: Account, record: EnrolmentRecord | None,
+                     message: Message) -> Outbound | None:
+        """The first of the owner's bound channels that can take ``message`` now."""
+        actions = to_bound_channels(account, record, message)
+        if not actions:
+            raise HelpdeskError("helpdesk.no_bound_channel")
+        return next((action for action in actions if self.outbox.can_deliver(action)), None)
+
+    def _language(self, record: EnrolmentRecord | None) -> str:
+        if record is not None and record.language:
+            return record.language
+        return self.services.settings.default_language
 
     def _audit(self, agent: Agent, ticket: str, action: str, result: str = "ok",
                **fields: str | int | bool) -> None:
         self.services.audit.record("helpdesk." + action, result=result, channel="helpdesk",
                                    who=agent.username, ticket=ticket, **fields)
-
-
-def _bound_mobile(account: Account, record: EnrolmentRecord | None) -> str:
-    return (record.mobile if record is not None else "") or account.mobile
-
-
-def _bound_destination(account: Account, record: EnrolmentRecord | None) -> tuple[str, str]:
-    """Where to reach the account's owner: the bound Telegram account, else the mobile."""
-    if record is not None and record.telegram_id:
-        return "telegram", record.telegram_id
-    mobile = _bound_mobile(account, record)
-    if not mobile:
-        raise HelpdeskError("helpdesk.no_bound_channel")
-    return "sms", mobile
 
 
 def _conversation(escalation: Escalation) -> str:

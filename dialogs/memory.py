@@ -270,6 +270,7 @@ class MemoryEscalations:
         self._clock = clock
         self._maxlen = maxlen
         self._items: list[tuple[str, Escalation]] = []
+        self._owners = _Expiring(clock)
 
     def raise_escalation(self, escalation: Escalation) -> str:
         if not escalation.created_at:
@@ -284,6 +285,16 @@ class MemoryEscalations:
         with self._guard:
             newest_first = self._items[::-1][:count]
         return iter(newest_first)
+
+    def remember_ticket(self, owner: str, ticket: str, ttl_seconds: int) -> None:
+        ttl = _positive(ttl_seconds, "ttl_seconds")
+        with self._guard:
+            self._owners.put(owner, ticket, ttl)
+
+    def last_ticket(self, owner: str) -> str | None:
+        with self._guard:
+            value = self._owners.get(owner)
+        return str(value) if value is not None else None
 
 
 class MemoryAudit:
@@ -300,6 +311,24 @@ class MemoryAudit:
             "event": event, "result": result, "channel": channel, "who": who, **fields}
         with self._guard:
             self.records.append(entry)
+
+
+class MemorySignIns:
+    """In-memory ``SignIns``: conversation -> (DN, expiry), taken once."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._marks: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def mark(self, conversation: str, dn: str, ttl_seconds: int) -> None:
+        with self._lock:
+            self._marks[conversation] = (dn, self._clock.now() + ttl_seconds)
+
+    def take(self, conversation: str) -> str | None:
+        with self._lock:
+            dn, expires = self._marks.pop(conversation, ("", 0.0))
+        return dn if dn and expires > self._clock.now() else None
 
 
 class MemoryPasswordLinks:

@@ -2,7 +2,23 @@
 
 The web layer (Flask, in ``bot/``) renders and protects the form (CSRF, no caching); this
 module decides. A link is consumed atomically on submit and given back only when the
-directory refused the password, so it can be retried until it expires, never used twice.
+attempt may be retried (the directory refused the new password, or a wrong current password
+within the budget), so it can be retried until it expires, never used twice.
+
+What the page asks for follows the link's ``purpose`` (``LinkGrant``), so no password is
+ever typed into an SMS (DESIGN.md 2):
+
+- ``reset`` (forgot: identity already proven): new password and confirmation;
+- ``change``: the current password, then the new one and its confirmation: the person's own
+  change, as the chat's change flow does it;
+- ``enrol_sign_in``: the current password only; a good one marks the SMS conversation that
+  asked for the link as signed in (``SignIns``), and the enrolment continues there.
+
+Every current password is checked by a bind that first takes a guess from the account's
+budget (``PasswordGuesses``), shared with the chat and every channel, so the page can never
+be used to lock an account or to guess past the budget, whatever link or spelling is used.
+A link for a login the directory does not know asks the same and answers every password like
+a wrong one, within a budget of its own of the same size (DESIGN.md 5.2, 5.3).
 """
 
 from __future__ import annotations
@@ -12,20 +28,34 @@ from dataclasses import dataclass
 from dialogs.actions import Action
 from dialogs.directory_port import (
     Account,
+    AccountDisabled,
+    AccountLocked,
     AccountProtected,
+    BindOutcome,
+    Directory,
     DirectoryUnavailable,
+    InvalidCredentials,
+    PasswordExpired,
     PasswordRejected,
 )
+from dialogs.events import ConversationKey
 from dialogs.flows.common import other_channel_notices
 from dialogs.messages import Message
+from dialogs.password_guesses import PasswordGuesses
 from dialogs.password_quality import (
     PasswordVerdict,
     assess_password,
     confirm_matches,
     rules_summary,
 )
-from dialogs.ports import LinkGrant, PasswordLinks
+from dialogs.ports import LinkGrant, LinkPurpose, PasswordLinks
+from dialogs.sealing import Sealer
+from dialogs.steps.password_link import UNKNOWN_LOGIN_MARK
 from dialogs.turn import Services
+
+# What each purpose asks for: the current password, a new one (with rules and meter).
+ASKS_CURRENT: frozenset[LinkPurpose] = frozenset({"change", "enrol_sign_in"})
+ASKS_NEW: frozenset[LinkPurpose] = frozenset({"reset", "change"})
 
 
 @dataclass(frozen=True)
@@ -36,53 +66,85 @@ class PageView:
     language: str = "en"
     rules: tuple[Message, ...] = ()
     personal_words: tuple[str, ...] = ()
+    purpose: LinkPurpose = "reset"
+
+    @property
+    def asks_current(self) -> bool:
+        return self.purpose in ASKS_CURRENT
+
+    @property
+    def asks_new(self) -> bool:
+        return self.purpose in ASKS_NEW
 
 
 @dataclass(frozen=True)
 class PageResult:
+    """``done``: the password was set (or, for a sign-in link, the person signed in).
+    ``stopped``: the link is used up and the page says why (``problems[0]``), e.g. the
+    budget of guesses is spent: contact the help desk."""
+
     done: bool
     problems: tuple[Message, ...] = ()
     link_gone: bool = False
     language: str = "en"
     notices: tuple[Action, ...] = ()
+    purpose: LinkPurpose = "reset"
+    stopped: bool = False
 
 
 class PasswordPage:
     def __init__(self, services: Services) -> None:
         self.services = services
+        settings = services.settings
+        self._sealer = Sealer(settings.secret_key)
+        self._guesses = PasswordGuesses(services.counters, self._sealer,
+                                        settings.bind_failure_limit,
+                                        settings.failure_window_seconds)
 
     def open(self, token: str) -> PageView:
         grant = self._links().peek(token) if token else None
         if grant is None:
             return PageView(valid=False)
-        return PageView(valid=True, language=grant.language,
-                        rules=rules_summary(self.services.settings.password_rules),
-                        personal_words=self._personal_words(grant))
+        asks_new = grant.purpose in ASKS_NEW
+        return PageView(valid=True, language=grant.language, purpose=grant.purpose,
+                        rules=rules_summary(self.services.settings.password_rules)
+                        if asks_new else (),
+                        personal_words=self._personal_words(grant) if asks_new else ())
 
     def rate(self, token: str, password: str) -> PasswordVerdict | None:
         """The live strength meter; only for a live link, so it is no open zxcvbn service."""
         grant = self._links().peek(token) if token else None
-        if grant is None:
+        if grant is None or grant.purpose not in ASKS_NEW:
             return None
         return assess_password(password, self.services.settings.password_rules,
                                user_inputs=self._personal_words(grant))
 
-    def submit(self, token: str, password: str, confirm: str) -> PageResult:
+    def submit(self, token: str, password: str, confirm: str, current: str = "") -> PageResult:
         links = self._links()
         grant = links.peek(token) if token else None
         if grant is None:
             return PageResult(done=False, link_gone=True)
-        verdict = assess_password(password, self.services.settings.password_rules,
-                                  user_inputs=self._personal_words(grant))
-        if not verdict.ok:
-            return PageResult(done=False, problems=verdict.problems, language=grant.language)
-        if not confirm_matches(password, confirm):
-            return PageResult(done=False, problems=(Message.of("password.mismatch"),),
-                              language=grant.language)
+        if grant.purpose in ASKS_CURRENT and not current:
+            return self._problem(grant, Message.of("web.form.current_required"))
+        if grant.purpose in ASKS_NEW:
+            # The new password is judged before any bind: a weak one costs no guess.
+            verdict = assess_password(password, self.services.settings.password_rules,
+                                      user_inputs=self._personal_words(grant))
+            if not verdict.ok:
+                return PageResult(done=False, problems=verdict.problems,
+                                  language=grant.language, purpose=grant.purpose)
+            if not confirm_matches(password, confirm):
+                return self._problem(grant, Message.of("password.mismatch"))
         taken = links.consume(token)
         if taken is None:
             return PageResult(done=False, link_gone=True)
+        if taken.purpose == "change":
+            return self._change(token, taken, current, password)
+        if taken.purpose == "enrol_sign_in":
+            return self._sign_in(token, taken, current)
         return self._apply(token, taken, password)
+
+    # -- reset (forgot) ----------------------------------------------------------------------
 
     def _apply(self, token: str, grant: LinkGrant, password: str) -> PageResult:
         directory = self.services.directories.get(grant.domain)
@@ -94,8 +156,7 @@ class PasswordPage:
         except PasswordRejected as error:
             self._links().restore(token, grant)
             self._audit(grant, "rejected", reason=error.reason)
-            return PageResult(done=False, language=grant.language,
-                              problems=(Message.of(f"password.rejected.{error.reason}"),))
+            return self._problem(grant, Message.of(f"password.rejected.{error.reason}"))
         except AccountProtected:
             self._audit(grant, "refused_protected")
             return PageResult(done=False, link_gone=True, language=grant.language)
@@ -104,12 +165,123 @@ class PasswordPage:
             raise
         self._audit(grant, "ok")
         return PageResult(done=True, language=grant.language,
-                          notices=self._notices(grant, account))
+                          notices=self._notices(grant, account, "notice.password_reset"))
 
-    def _notices(self, grant: LinkGrant, account: Account) -> tuple[Action, ...]:
+    # -- change and sign-in: the current password first ----------------------------------------
+
+    def _change(self, token: str, grant: LinkGrant, current: str, password: str) -> PageResult:
+        checked = self._check_current(token, grant, current)
+        if isinstance(checked, PageResult):
+            return checked
+        directory, account, _outcome = checked
+        try:
+            directory.change_password(account, current, password)
+        except PasswordRejected as error:
+            self._links().restore(token, grant)
+            self._audit(grant, "rejected", reason=error.reason)
+            return self._problem(grant, Message.of(f"password.rejected.{error.reason}"))
+        except (InvalidCredentials, AccountLocked):
+            # The password bound a moment ago; refused now (changed meanwhile): start again.
+            self._audit(grant, "failed")
+            return self._stop(grant, Message.of("change.cannot_sign_in"))
+        except DirectoryUnavailable:
+            self._links().restore(token, grant)
+            raise
+        self._audit(grant, "ok")
+        return PageResult(done=True, language=grant.language, purpose=grant.purpose,
+                          notices=self._notices(grant, account, "notice.password_changed"))
+
+    def _sign_in(self, token: str, grant: LinkGrant, current: str) -> PageResult:
+        sign_ins = self.services.sign_ins
+        if sign_ins is None:
+            self._links().restore(token, grant)
+            raise DirectoryUnavailable("sign-ins are not configured")
+        checked = self._check_current(token, grant, current)
+        if isinstance(checked, PageResult):
+            return checked
+        _directory, account, outcome = checked
+        if outcome is BindOutcome.MUST_CHANGE:
+            self._audit(grant, "must_change")
+            return self._stop(grant, Message.of("enrol.change_first"))
+        conversation = str(ConversationKey(grant.channel, grant.sender))
+        sign_ins.mark(conversation, account.dn, self.services.settings.link_ttl_seconds)
+        self._audit(grant, "ok")
+        return PageResult(done=True, language=grant.language, purpose=grant.purpose)
+
+    def _check_current(self, token: str, grant: LinkGrant,
+                       current: str) -> tuple[Directory, Account, BindOutcome] | PageResult:
+        """Bind with ``current`` within the account's budget; a page to show if it fails.
+
+        The link was consumed by the caller; it is given back only while another try is
+        allowed, so the last allowed wrong password also ends the link.
+        """
+        directory = self.services.directories.get(grant.domain)
+        if directory is None:
+            return PageResult(done=False, link_gone=True)
+        if not grant.dn:
+            return self._unknown_login(token, grant)
+        account = directory.find_account(grant.login)
+        if account is None or account.dn != grant.dn:
+            return PageResult(done=False, link_gone=True)
+        if not self._guesses.reserve(account):
+            self._audit(grant, "throttled")
+            return self._stop(grant, self._too_many())
+        try:
+            outcome = directory.verify_password(account, current)
+        except (InvalidCredentials, AccountLocked):
+            self._audit(grant, "failed")
+            if self._guesses.spent(directory.refresh(account)):
+                return self._stop(grant, self._too_many())
+            self._links().restore(token, grant)
+            return self._problem(grant, Message.of("change.cannot_sign_in"))
+        except PasswordExpired:
+            self._audit(grant, "expired")
+            return self._stop(grant, Message.of("change.expired"))
+        except AccountDisabled:
+            self._audit(grant, "disabled")
+            return self._stop(grant, Message.of("selfservice.disabled",
+                                                **self.services.settings.contact.params()))
+        except DirectoryUnavailable:
+            self._links().restore(token, grant)
+            raise
+        self._guesses.succeeded(account)
+        return directory, account, outcome
+
+    def _unknown_login(self, token: str, grant: LinkGrant) -> PageResult:
+        """No bind, but the same pages after the same number of tries as a real account.
+
+        Keyed as the chat keys an unknown login (``dialogs.steps.sign_in``), so chat, page
+        and every link for that login share one budget. The grant holds only that keyed
+        digest, never the login typed (it may have been a password typed too early).
+        """
+        settings = self.services.settings
+        key = "bind:" + grant.login.removeprefix(UNKNOWN_LOGIN_MARK)
+        tries = self.services.counters.increment(key, settings.failure_window_seconds)
+        self._audit(grant, "failed" if tries <= settings.bind_failure_limit else "throttled")
+        if tries >= settings.bind_failure_limit:
+            return self._stop(grant, self._too_many())
+        self._links().restore(token, grant)
+        return self._problem(grant, Message.of("change.cannot_sign_in"))
+
+    # -- shared --------------------------------------------------------------------------------
+
+    def _too_many(self) -> Message:
+        return Message.of("change.too_many", **self.services.settings.contact.params())
+
+    @staticmethod
+    def _problem(grant: LinkGrant, problem: Message) -> PageResult:
+        return PageResult(done=False, problems=(problem,), language=grant.language,
+                          purpose=grant.purpose)
+
+    @staticmethod
+    def _stop(grant: LinkGrant, reason: Message) -> PageResult:
+        return PageResult(done=False, problems=(reason,), language=grant.language,
+                          purpose=grant.purpose, stopped=True)
+
+    def _notices(self, grant: LinkGrant, account: Account,
+                 message_id: str) -> tuple[Action, ...]:
         # The link came by SMS to grant.sender; every other bound channel hears about it.
-        return tuple(other_channel_notices(account, ("web", grant.sender),
-                                           "notice.password_reset"))
+        return tuple(other_channel_notices(account, ("web", grant.sender), message_id))
 
     def _personal_words(self, grant: LinkGrant) -> tuple[str, ...]:
         directory = self.services.directories.get(grant.domain)
@@ -123,7 +295,9 @@ class PasswordPage:
         return links
 
     def _audit(self, grant: LinkGrant, result: str, **fields: str | int | bool) -> None:
-        self.services.audit.record("reset", result=result, channel="web",
+        event = {"reset": "reset", "change": "change",
+                 "enrol_sign_in": "enrol.password"}[grant.purpose]
+        self.services.audit.record(event, result=result, channel="web",
                                    who=f"{grant.domain}\\{grant.login}", via="password_link",
                                    **fields)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 
 class StoreUnavailable(Exception):
@@ -101,6 +101,15 @@ class Escalations(Protocol):
         """Newest first."""
         ...
 
+    def remember_ticket(self, owner: str, ticket: str, ttl_seconds: int) -> None:
+        """Remember ``ticket`` as ``owner``'s latest (a keyed digest of a sender or account),
+        so that once the ticket cap is reached the person is given that ticket again."""
+        ...
+
+    def last_ticket(self, owner: str) -> str | None:
+        """The ticket last remembered for ``owner``, while its TTL runs."""
+        ...
+
 
 class Audit(Protocol):
     def record(self, event: str, *, result: str, channel: str, who: str = "",
@@ -109,9 +118,20 @@ class Audit(Protocol):
         ...
 
 
+LinkPurpose = Literal["reset", "change", "enrol_sign_in"]
+LINK_PURPOSES: tuple[LinkPurpose, ...] = ("reset", "change", "enrol_sign_in")
+
+
 @dataclass(frozen=True)
 class LinkGrant:
-    """What a single-use password link allows: setting this account's password, once.
+    """What a single-use password link allows, once, for this account.
+
+    ``purpose``: ``reset`` (forgot, identity already proven: set a new password), ``change``
+    (the current password, then a new one: the person's own change) or ``enrol_sign_in`` (the
+    current password only: marks the SMS conversation that asked for the link as signed in).
+    A grant stored before ``purpose`` existed reads as ``reset``, which is what it was. ``dn``
+    is empty for a login the directory does not know: the page then behaves exactly as for a
+    wrong password, so the link tells nothing (DESIGN.md 5.2).
 
     Carries no secret; the token itself is only ever kept as a keyed digest.
     """
@@ -123,6 +143,7 @@ class LinkGrant:
     sender: str
     language: str = "en"
     expires_at: float = 0.0
+    purpose: LinkPurpose = "reset"
 
 
 class PasswordLinks(Protocol):
@@ -142,6 +163,22 @@ class PasswordLinks(Protocol):
 
     def restore(self, token: str, grant: LinkGrant) -> None:
         """Put a consumed grant back (the directory refused the password: let them retry)."""
+        ...
+
+
+class SignIns(Protocol):
+    """Conversations signed in on the password page (enrolment over SMS types no password).
+
+    The page marks the SMS conversation that asked for an ``enrol_sign_in`` link once the
+    person's password bound there; the enrol flow takes the mark when the person replies.
+    Holds the account's DN only (no secret); a mark lives as long as a link and is taken once.
+    """
+
+    def mark(self, conversation: str, dn: str, ttl_seconds: int) -> None:
+        ...
+
+    def take(self, conversation: str) -> str | None:
+        """Atomically remove and return the DN marked for ``conversation``, if any."""
         ...
 
 

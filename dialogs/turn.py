@@ -10,14 +10,33 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialogs.actions import Action, Ask, Choice, End, ForgetMessage, Say, UseLanguage
+from dialogs import rate_limits
+from dialogs.actions import (
+    Action,
+    Ask,
+    Choice,
+    End,
+    ForgetMessage,
+    Notify,
+    Say,
+    SendSms,
+    UseLanguage,
+)
 from dialogs.answers import AnswerHasher
 from dialogs.captcha_port import Captchas
 from dialogs.directory_port import Account, Directory
 from dialogs.engine_settings import EngineSettings
 from dialogs.events import ConversationKey, Event
 from dialogs.messages import Message, ParamValue
-from dialogs.ports import Audit, Clock, Counters, Escalation, Escalations, PasswordLinks
+from dialogs.ports import (
+    Audit,
+    Clock,
+    Counters,
+    Escalation,
+    Escalations,
+    PasswordLinks,
+    SignIns,
+)
 from dialogs.sealing import Sealer
 
 
@@ -37,6 +56,10 @@ class Services:
     # answer"; supplied by the composition root from the catalogues.
     question_text: Callable[[str, str], str] = field(default=lambda qid, lang: "")
     password_links: PasswordLinks | None = None
+    sign_ins: SignIns | None = None  # enrolment over SMS signs in on the password page
+    # Would this outbound message leave now (sender configured, destination cap not
+    # reached)? Asked before a change whose result must reach the person (issue 10, #5).
+    deliverable: Callable[[SendSms | Notify], bool] = field(default=lambda action: True)
 
 
 @dataclass
@@ -75,6 +98,7 @@ class Turn:
     actions: list[Action] = field(default_factory=list)
     ended: bool = False
     _account: Account | None = None
+    _decoy_read: bool = False  # a decoy's stand-in directory read was made this turn
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -136,12 +160,20 @@ class Turn:
 
     def escalate(self, reason: str, *, passed: tuple[str, ...] = (),
                  failed: tuple[str, ...] = ()) -> str:
+        """Raise a ticket, unless this sender or account has raised its share in the window:
+        then no new ticket (nothing reaches the agents) and the person gets the last one."""
+        owners = rate_limits.ticket_owners(self)
+        reused = rate_limits.capped_ticket(self, owners)
+        if reused is not None:
+            self.audit("escalation", "capped", reason=reason, ticket=reused)
+            return reused
         escalation = Escalation(
             reason=reason, channel=self.key.channel,
             domain=str(self.data.get("domain", self.settings.default_domain)),
             username=str(self.data.get("who_known", "")), passed=passed, failed=failed,
             language=self.session.language, contact=self.key.sender, created_at=self.now)
         ticket = self.services.escalations.raise_escalation(escalation)
+        rate_limits.remember_ticket(self, owners, ticket)
         self.audit("escalation", "raised", reason=reason, ticket=ticket)
         return ticket
 

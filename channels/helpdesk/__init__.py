@@ -1,9 +1,14 @@
 """The agents' console: a Flask blueprint under ``/helpdesk``.
 
-Thin: sign-in, CSRF and the idle timeout are enforced here; every decision (who may claim,
-verify, unlock, reset) is ``dialogs.helpdesk.Helpdesk``'s. The session cookie is signed by
-Flask with the server's secret key, HttpOnly, SameSite=Strict, Secure behind https; it holds
-the agent's username, a CSRF token and the time of the last request, nothing secret.
+Thin: CSRF is enforced here; who may sign in and whether a session still holds is decided by
+``dialogs.helpdesk_access`` (``AgentSignIn``, ``SessionGate``), every decision on a ticket
+(who may claim, verify, unlock, reset) by ``dialogs.helpdesk.Helpdesk``. The cookie is
+signed by Flask with the server's secret key, HttpOnly, SameSite=Strict, Secure behind https;
+it holds a random server-side session id, a CSRF token and the language, nothing secret, and
+is worth nothing once the server-side session is gone (logout, idle timeout, an agent removed
+from the agents' group). The client address the sign-in throttles is ``request.remote_addr``:
+behind a reverse proxy, wrap the app in werkzeug's ``ProxyFix``; ``X-Forwarded-For`` is never
+read here, since any client can write it.
 """
 
 from __future__ import annotations
@@ -31,21 +36,21 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from channels.catalogue import Catalogue
 from config.settings import HelpdeskSettings
-from dialogs.actions import Action, Notify, SendSms
 from dialogs.directory_port import DirectoryUnavailable
-from dialogs.helpdesk import Agent, AgentDirectory, Helpdesk, HelpdeskError
+from dialogs.helpdesk import Agent, Helpdesk, HelpdeskError
+from dialogs.helpdesk_access import AgentSignIn, SessionGate
+from dialogs.helpdesk_outbox import Outcome
 from dialogs.messages import Message
 from dialogs.ports import StoreUnavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
-Dispatch = Callable[[SendSms | Notify, str], bool]
 
 
 @dataclass(frozen=True)
 class HelpdeskDeps:
     helpdesk: Helpdesk
-    agents: AgentDirectory
-    dispatch: Dispatch
+    sign_in: AgentSignIn
+    gate: SessionGate
     catalogue: Catalogue
     settings: HelpdeskSettings
     clock: Callable[[], float] = time.time
@@ -90,38 +95,50 @@ def create_blueprint(deps: HelpdeskDeps) -> Blueprint:
     def signed_in(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            now = deps.clock()
-            last = float(session.get("seen", 0))
-            if "agent" not in session or now - last > deps.settings.idle_timeout_seconds:
-                session.pop("agent", None)
-                return redirect(url_for("helpdesk.login", expired="1" if last else None))
-            session["seen"] = now
-            return view(_agent(), *args, **kwargs)
+            sid = str(session.get("sid", ""))
+            try:
+                admitted = deps.gate.admit(sid, deps.clock())
+            except (DirectoryUnavailable, StoreUnavailable):
+                return _unavailable()
+            if not isinstance(admitted, Agent):
+                _forget_agent()
+                return redirect(url_for("helpdesk.login", expired="1" if sid else None))
+            return view(admitted, *args, **kwargs)
         return wrapper  # type: ignore[return-value]
 
     @bp.route("/login", methods=["GET", "POST"])
     def login() -> str | BaseResponse:
         error = ""
         if request.method == "POST":
-            agent = deps.agents.authenticate(request.form.get("username", "").strip(),
-                                             request.form.get("password", ""))
+            try:
+                result = deps.sign_in.attempt(request.form.get("username", "").strip(),
+                                              request.form.get("password", ""),
+                                              request.remote_addr or "")
+                agent = result.agent
+                sid = deps.gate.open(agent, deps.clock()) if agent is not None else ""
+            except StoreUnavailable:
+                agent, sid = None, ""
             if agent is not None:
-                session.clear()
-                session.update(agent=agent.username, name=agent.display_name,
-                               seen=deps.clock(), csrf=secrets.token_urlsafe(32))
-                deps.helpdesk.services.audit.record("helpdesk.sign_in", result="ok",
-                                                    channel="helpdesk", who=agent.username)
+                language = session.get("lang")
+                session.clear()  # a fresh cookie at every sign-in: no session fixation
+                session.update(sid=sid, csrf=secrets.token_urlsafe(32))
+                if language:
+                    session["lang"] = language
                 return redirect(url_for("helpdesk.queue"))
-            deps.helpdesk.services.audit.record("helpdesk.sign_in", result="refused",
-                                                channel="helpdesk", who="")
+            # One message for every refusal (wrong password, not an agent, throttled).
             error = "helpdesk.sign_in_refused"
         elif request.args.get("expired"):
             error = "helpdesk.signed_out_idle"
         return render_template("helpdesk/login.html", error=error)
 
     @bp.post("/logout")
-    def logout() -> BaseResponse:
-        session.clear()
+    def logout() -> BaseResponse | tuple[str, int]:
+        sid = str(session.get("sid", ""))
+        session.clear()  # this browser forgets the session whatever the store says
+        try:
+            deps.gate.close(sid)
+        except StoreUnavailable:
+            return _unavailable()
         return redirect(url_for("helpdesk.login"))
 
     @bp.get("/")
@@ -137,9 +154,13 @@ def create_blueprint(deps: HelpdeskDeps) -> Blueprint:
             view = deps.helpdesk.ticket(ticket)
         except HelpdeskError:
             abort(404)
+        # What the last action did is carried in the (signed) cookie, not in the URL: a link
+        # cannot make the page claim that something happened.
+        said = session.pop("said", None)
+        notice, error = ("", "") if not isinstance(said, list) or len(said) != 2 \
+            else (str(said[0]), str(said[1]))
         return render_template("helpdesk/ticket.html", agent=agent, view=view,
-                               notice=request.args.get("notice", ""),
-                               error=request.args.get("error", ""))
+                               notice=notice, error=error)
 
     @bp.post("/ticket/<ticket>/<action>")
     @signed_in
@@ -148,71 +169,75 @@ def create_blueprint(deps: HelpdeskDeps) -> Blueprint:
         if handler is None:
             abort(404)
         try:
-            notice, actions = handler(deps.helpdesk, agent, ticket, request.form)
+            outcome = handler(deps.helpdesk, agent, ticket, request.form)
         except HelpdeskError as error:
-            return redirect(url_for("helpdesk.ticket", ticket=ticket, error=error.message_id))
+            outcome = Outcome(error.message_id, warning=True)
         except (DirectoryUnavailable, StoreUnavailable):
-            return redirect(url_for("helpdesk.ticket", ticket=ticket,
-                                    error="helpdesk.unavailable"))
-        for outbound in actions:
-            if isinstance(outbound, SendSms | Notify):
-                deps.dispatch(outbound, deps.helpdesk.services.settings.default_language)
-        return redirect(url_for("helpdesk.ticket", ticket=ticket, notice=notice))
+            outcome = Outcome("helpdesk.unavailable", warning=True)
+        session["said"] = ["", outcome.message_id] if outcome.warning \
+            else [outcome.message_id, ""]
+        return redirect(url_for("helpdesk.ticket", ticket=ticket))
 
     @bp.get("/language/<code>")
     def language(code: str) -> BaseResponse:
         if code in deps.catalogue.languages:
             session["lang"] = code
-        return redirect(request.referrer or url_for("helpdesk.queue"))
+        # Back to the page it was asked from, only if that page is ours (no open redirect).
+        back = request.referrer or ""
+        return redirect(back if back.startswith(request.host_url + "helpdesk/")
+                        else url_for("helpdesk.queue"))
 
     return bp
-
-
-def _agent() -> Agent:
-    return Agent(str(session["agent"]), str(session.get("name", "")))
 
 
 def _language() -> str:
     return str(session.get("lang", "en"))
 
 
-Handler = Callable[[Helpdesk, Agent, str, Any], tuple[str, list[Action]]]
+def _forget_agent() -> None:
+    for key in ("sid", "said"):
+        session.pop(key, None)
+
+
+def _unavailable() -> tuple[str, int]:
+    return render_template("helpdesk/login.html", error="helpdesk.unavailable"), 503
+
+
+Handler = Callable[[Helpdesk, Agent, str, Any], Outcome]
 
 
 def _simple(method: str, notice: str) -> Handler:
-    def handle(helpdesk: Helpdesk, agent: Agent, ticket: str,
-               form: Any) -> tuple[str, list[Action]]:
+    def handle(helpdesk: Helpdesk, agent: Agent, ticket: str, form: Any) -> Outcome:
         getattr(helpdesk, method)(agent, ticket)
-        return notice, []
+        return Outcome(notice)
     return handle
 
 
-def _note(helpdesk: Helpdesk, agent: Agent, ticket: str, form: Any) -> tuple[str, list[Action]]:
+def _note(helpdesk: Helpdesk, agent: Agent, ticket: str, form: Any) -> Outcome:
     helpdesk.note(agent, ticket, str(form.get("text", "")))
-    return "helpdesk.noted", []
+    return Outcome("helpdesk.noted")
 
 
-def _username(helpdesk: Helpdesk, agent: Agent, ticket: str,
-              form: Any) -> tuple[str, list[Action]]:
+def _username(helpdesk: Helpdesk, agent: Agent, ticket: str, form: Any) -> Outcome:
     helpdesk.set_username(agent, ticket, str(form.get("username", "")))
-    return "helpdesk.username_set", []
+    return Outcome("helpdesk.username_set")
 
 
-def _say(helpdesk: Helpdesk, agent: Agent, ticket: str, form: Any) -> tuple[str, list[Action]]:
-    return "helpdesk.sent", helpdesk.say(agent, ticket, str(form.get("text", "")))
+def _say(helpdesk: Helpdesk, agent: Agent, ticket: str, form: Any) -> Outcome:
+    return helpdesk.say(agent, ticket, str(form.get("text", "")))
 
 
-def _check(helpdesk: Helpdesk, agent: Agent, ticket: str, form: Any) -> tuple[str, list[Action]]:
-    ok = helpdesk.check_code(agent, ticket, str(form.get("code", "")))
-    if not ok:
-        raise HelpdeskError("helpdesk.code_wrong")
-    return "helpdesk.verified", []
+def _check(helpdesk: Helpdesk, agent: Agent, ticket: str, form: Any) -> Outcome:
+    if helpdesk.check_code(agent, ticket, str(form.get("code", ""))):
+        return Outcome("helpdesk.verified")
+    return Outcome("helpdesk.code_wrong", warning=True)
 
 
-def _returning(method: str, notice: str) -> Handler:
-    def handle(helpdesk: Helpdesk, agent: Agent, ticket: str,
-               form: Any) -> tuple[str, list[Action]]:
-        return notice, list(getattr(helpdesk, method)(agent, ticket))
+def _told(method: str) -> Handler:
+    """Actions whose outcome says what really reached the person."""
+    def handle(helpdesk: Helpdesk, agent: Agent, ticket: str, form: Any) -> Outcome:
+        outcome: Outcome = getattr(helpdesk, method)(agent, ticket)
+        return outcome
     return handle
 
 
@@ -221,11 +246,11 @@ ACTIONS: dict[str, Handler] = {
     "resolve": _simple("resolve", "helpdesk.resolved"),
     "note": _note,
     "username": _username,
-    "relay_start": _returning("start_relay", "helpdesk.relay_on"),
-    "relay_stop": _returning("stop_relay", "helpdesk.relay_off"),
+    "relay_start": _told("start_relay"),
+    "relay_stop": _told("stop_relay"),
     "say": _say,
-    "send_code": _returning("send_code", "helpdesk.code_sent"),
+    "send_code": _told("send_code"),
     "check_code": _check,
-    "unlock": _returning("unlock", "helpdesk.unlocked"),
-    "reset": _returning("reset", "helpdesk.reset_sent"),
+    "unlock": _told("unlock"),
+    "reset": _told("reset"),
 }

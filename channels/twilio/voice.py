@@ -5,7 +5,11 @@ Verify (signature, before the views run) → parse (keys and speech against the 
 action URL (signed by Twilio with the rest of the URL), so each answer is the event
 ``{CallSid}:{step}``: a retried step is processed once and answered with the TwiML stored for
 the call. Silence or an answer that fits nothing is re-prompted once, then the call ends
-politely. ``0`` hands the caller to the help desk from anywhere; ``*`` is the menu.
+politely. ``0`` hands the caller to the help desk from anywhere; ``*`` is the menu. A hand-over
+dials the help desk only while the caller's number is under its cap of transfers
+(``allow_transfer``: ``Outbound.allow_call``, ``[outbound] calls_per_destination``); beyond it
+the caller is told to call the help desk directly and the call ends, so one number pressing
+``0`` over and over cannot ring the agents' phones.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from channels.twilio.inputs import Prompt, voice_event
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.texts import own_text
 from channels.twilio.voice_render import VOICES, VoiceRenderer
-from dialogs.actions import Action, Notify, SendSms
+from dialogs.actions import Action, Notify, SendSms, TransferToHelpdesk
 from dialogs.events import ConversationKey, Event
 from dialogs.messages import Message
 
@@ -36,6 +40,7 @@ RETRIES = 1  # silence or garbage is asked again once, then the call ends
 
 Dispatch = Callable[[SendSms | Notify, str], bool]
 ErrorHook = Callable[[str, BaseException], None]
+AllowTransfer = Callable[[str], bool]  # the caller's number → may we dial the help desk for it
 
 
 class VoiceChannel:
@@ -43,7 +48,7 @@ class VoiceChannel:
 
     def __init__(self, engine: DialogEngine, catalogue: Catalogue, records: ChannelRecords,
                  dispatch: Dispatch, *, public_url: str, language: str,
-                 helpdesk_number: str) -> None:
+                 helpdesk_number: str, allow_transfer: AllowTransfer) -> None:
         self._engine = engine
         self._catalogue = catalogue
         self._records = records
@@ -51,6 +56,7 @@ class VoiceChannel:
         self._base = public_url.rstrip("/")
         self._language = language
         self._helpdesk = helpdesk_number
+        self._allow_transfer = allow_transfer
 
     def start(self, call_sid: str, caller: str) -> str:
         record = self._records.load(KIND, call_sid)
@@ -110,8 +116,11 @@ class VoiceChannel:
     def _finish(self, call_sid: str, record: dict[str, Any], actions: list[Action],
                 next_step: int, before: tuple[Message, ...] = ()) -> str:
         url = f"{self._base}/twilio/voice/step?step={next_step}"
+        # Counted only when this turn hands over: a retried step replays its stored TwiML.
+        transfer = any(isinstance(action, TransferToHelpdesk) for action in actions)
+        dial_allowed = not transfer or self._allow_transfer(str(record.get("caller", "")))
         renderer = VoiceRenderer(self._catalogue, str(record.get("language", self._language)),
-                                 url, self._helpdesk)
+                                 url, self._helpdesk, dial_allowed=dial_allowed)
         turn = renderer.render(actions, before)
         for action, language in turn.outbound:
             self._dispatch(action, language)

@@ -4,7 +4,9 @@ Says are spoken in the conversation's language (English or French voice); the la
 of the turn becomes a ``<Gather input="dtmf speech">`` that posts to the next step, with
 ``numDigits`` where the number of keys is known (a menu, the spoken captcha) and the caller
 may barge in. The spoken captcha is read digit by digit, twice. A hand-over says the ticket
-and ``<Dial>``s the help desk; the end of a conversation hangs up.
+and ``<Dial>``s the help desk, unless the caller's transfers are capped (``dial_allowed``,
+decided by the channel's limit check): then it says to call the help desk directly; the end
+of a conversation hangs up.
 """
 
 from __future__ import annotations
@@ -63,8 +65,9 @@ class VoiceRenderer:
     """Renders one turn; ``action_url`` is where the caller's answer goes (the next step)."""
 
     def __init__(self, catalogue: Catalogue, language: str, action_url: str,
-                 helpdesk_number: str) -> None:
+                 helpdesk_number: str, *, dial_allowed: bool = True) -> None:
         self._catalogue = catalogue
+        self._dial_allowed = dial_allowed
         self._language = normalise_language(language)
         self._action_url = action_url
         self._helpdesk = "".join(ch for ch in helpdesk_number if ch.isdigit() or ch == "+")
@@ -135,6 +138,12 @@ class VoiceRenderer:
 
     def _transfer(self, turn: VoiceTurn, transfer: TransferToHelpdesk) -> None:
         ticket = " ".join(ch for ch in transfer.ticket_id if ch.isalnum())
+        if self._helpdesk and not self._dial_allowed:
+            # Over this caller's cap of transfers: no dial; the number to call instead.
+            spoken = " ".join(ch for ch in self._helpdesk if ch.isdigit())
+            self._say(turn, turn.twiml, self._own("voice.transfer_capped", turn.language,
+                                                  ticket=ticket, phone=spoken), turn.language)
+            return  # the End that follows a hand-over (or render) hangs up
         self._say(turn, turn.twiml, self._own("voice.transfer", turn.language, ticket=ticket),
                   turn.language)
         if self._helpdesk:

@@ -1,7 +1,9 @@
 """The secure password page: ``GET/POST /password/<token>``, ``POST /password/<token>/rate``.
 
 Renders and protects only; ``dialogs.password_page.PasswordPage`` decides (link validity,
-rules, strength, the reset itself). Every response: ``Cache-Control: no-store``,
+rules, strength, the reset, the change or the sign-in). The form shows what the link's
+purpose asks for: a new password (reset), the current one and a new one (change), the
+current one only (sign-in, for an enrolment over SMS). Every response: ``Cache-Control: no-store``,
 ``Referrer-Policy: no-referrer`` (the token is in the URL), a strict CSP (no inline script or
 style, no external asset), no framing. Every POST carries the CSRF token bound to the link.
 A password never reaches a log: errors are logged by type only.
@@ -21,7 +23,7 @@ from channels.web.csrf import CsrfGuard
 from dialogs.actions import Notify, SendSms
 from dialogs.directory_port import DirectoryUnavailable
 from dialogs.messages import Message, ParamValue
-from dialogs.password_page import PageResult, PasswordPage
+from dialogs.password_page import PageResult, PageView, PasswordPage
 from dialogs.ports import StoreUnavailable
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -77,8 +79,7 @@ def password_blueprint(site: PasswordSite, on_error: ErrorHook) -> Blueprint:
             return _message_page(site.texts(site.default_language), "gone", 410)
         nonce = site.csrf.nonce(request) or site.csrf.new_nonce()
         texts = site.texts(view.language)
-        response = _form_page(site, texts, token, site.csrf.token(nonce, token),
-                              rules=tuple(texts.message(rule) for rule in view.rules))
+        response = _form_page(site, texts, token, site.csrf.token(nonce, token), view)
         site.csrf.set_cookie(response, nonce)
         return response
 
@@ -87,7 +88,8 @@ def password_blueprint(site: PasswordSite, on_error: ErrorHook) -> Blueprint:
         if not site.csrf.valid(request, token, request.form.get("csrf", "")):
             return _message_page(site.texts(site.default_language), "csrf", 403)
         result = site.page.submit(token, request.form.get("password", ""),
-                                  request.form.get("confirm", ""))
+                                  request.form.get("confirm", ""),
+                                  current=request.form.get("current", ""))
         return _result_page(site, token, result)
 
     @blueprint.post("/password/<token>/rate")
@@ -131,33 +133,46 @@ def _result_page(site: PasswordSite, token: str, result: PageResult) -> Response
     texts = site.texts(result.language)
     if result.link_gone:
         return _message_page(texts, "gone", 410)
+    if result.stopped:
+        # The link is used up (e.g. the budget of password guesses is spent): say why.
+        body = texts.message(result.problems[0]) if result.problems else None
+        return _message_page(texts, "stopped", 403, body=body)
     if result.done:
         for notice in result.notices:
             if isinstance(notice, SendSms | Notify):
                 site.dispatch(notice, result.language)
-        return _message_page(texts, "done", 200)
+        return _message_page(texts, "signed_in" if result.purpose == "enrol_sign_in"
+                             else "done", 200)
     problems = tuple(texts.message(p) for p in result.problems)
     view = site.page.open(token)
-    rules = tuple(texts.message(rule) for rule in view.rules)
     nonce = site.csrf.nonce(request) or ""
-    return _form_page(site, texts, token, site.csrf.token(nonce, token), rules=rules,
+    return _form_page(site, texts, token, site.csrf.token(nonce, token), view,
                       problems=problems, status=422)
 
 
-def _form_page(site: PasswordSite, texts: PageTexts, token: str, csrf: str, *,
-               rules: tuple[str, ...], problems: tuple[str, ...] = (),
-               status: int = 200) -> Response:
+TITLES = {"reset": "web.form.title", "change": "web.change.title",
+          "enrol_sign_in": "web.sign_in.title"}
+
+
+def _form_page(site: PasswordSite, texts: PageTexts, token: str, csrf: str, view: PageView, *,
+               problems: tuple[str, ...] = (), status: int = 200) -> Response:
     html = render_template("sspm_web/password_form.html", t=texts, lang=texts.language,
-                           title=texts("web.form.title"), csrf=csrf, rules=rules, problems=problems,
-                           max_length=site.max_length,
+                           title=texts(TITLES[view.purpose]), csrf=csrf,
+                           rules=tuple(texts.message(rule) for rule in view.rules),
+                           problems=problems, max_length=site.max_length,
+                           asks_current=view.asks_current, asks_new=view.asks_new,
+                           submit=texts("web.sign_in.submit" if not view.asks_new
+                                        else "web.form.submit"),
                            action=url_for("password.submit", token=token),
                            rate_url=url_for("password.rate", token=token))
     return Response(html, status=status, mimetype="text/html")
 
 
-def _message_page(texts: PageTexts, kind: str, status: int) -> Response:
+def _message_page(texts: PageTexts, kind: str, status: int, *,
+                  body: str | None = None) -> Response:
     html = render_template("sspm_web/password_message.html", t=texts, lang=texts.language,
-                           title=texts(f"web.{kind}.title"), body=texts(f"web.{kind}.body"))
+                           title=texts(f"web.{kind}.title"),
+                           body=body if body is not None else texts(f"web.{kind}.body"))
     return Response(html, status=status, mimetype="text/html")
 
 

@@ -7,14 +7,15 @@ from dialogs.directory_port import Account
 from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.flow import END
 from dialogs.messages import Message
-from dialogs.steps.identify import sender_allowed
+from dialogs.rate_limits import start_refusal
 from dialogs.turn import Turn
 
 
 def start_flow(turn: Turn, flow: str, allotment: int | None = None) -> bool:
     """Reset the conversation for ``flow`` with a fresh deadline; False if rate-limited."""
-    if not sender_allowed(turn):
-        turn.audit("rate_limit", "sender_limited", flow=flow)
+    refusal = start_refusal(turn)
+    if refusal:
+        turn.audit("rate_limit", refusal, flow=flow)
         turn.say("rate.sender_limited", **turn.contact_params())
         return False
     seconds = allotment or turn.settings.time_allotment_seconds
@@ -61,3 +62,34 @@ def other_channel_notices(account: Account, here: tuple[str, str], message_id: s
     if record.mobile and not skip_sms and here[1] != record.mobile:
         notices.append(Notify("sms", record.mobile, message))
     return notices
+
+
+
+def bound_channels(record: EnrolmentRecord | None) -> list[tuple[str, str]]:
+    """The (channel, address) pairs bound in ``record``: its Telegram chat, its mobile."""
+    if record is None:
+        return []
+    pairs = (("telegram", record.telegram_id), ("sms", record.mobile))
+    return [(channel, address) for channel, address in pairs if address]
+
+
+def notices_to(channels: list[tuple[str, str]], here: tuple[str, str],
+               message: Message) -> list[Notify]:
+    """``message`` once on each of ``channels``, except where the person sees it already.
+
+    A change of bindings is told on the channels bound before it *and* after it (DESIGN.md
+    5.13): whoever's Telegram or mobile was just replaced hears it where they still are.
+    """
+    notices: list[Notify] = []
+    for channel, address in channels:
+        notice = Notify(channel, address, message)
+        if notice not in notices and not _is_here(channel, address, here):
+            notices.append(notice)
+    return notices
+
+
+def _is_here(channel: str, address: str, here: tuple[str, str]) -> bool:
+    """The same chat, or the phone the person writes or calls from."""
+    if channel == "telegram":
+        return here == ("telegram", address)
+    return here[0] in ("sms", "voice") and here[1] == address

@@ -12,6 +12,7 @@ from dialogs.directory_port import (
     DirectoryUnavailable,
     PasswordRejected,
 )
+from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.flow import END, automatic
 from dialogs.flows.common import notify_other_channels, refuse_protected, start_proof
 from dialogs.messages import Message
@@ -81,13 +82,24 @@ def link(turn: Turn) -> str:
 
 
 def temporary(turn: Turn) -> str:
-    """A random must-change password, sent once to the enrolled mobile, never shown here."""
+    """A random must-change password, sent once to the enrolled mobile, never shown here.
+
+    The mobile is the one the enrolment bound (proven by a code), not whatever the directory
+    holds now; and the password is changed only if the SMS can leave (no destination cap
+    reached): otherwise the person would be locked out by their own reset (issue 10, #5).
+    """
     account = turn.account()
     directory = turn.directory(account.domain) if account is not None else None
-    mobile = account.mobile if account is not None else ""
+    record = EnrolmentRecord.from_json(account.enrolment) if account is not None else None
+    mobile = record.mobile if record is not None else ""
     if account is None or directory is None or not mobile:
         turn.escalate("no_mobile_for_temporary_password", passed=("identity_proof",))
         turn.say("forgot.no_mobile", **turn.contact_params())
+        return END
+    if not turn.services.deliverable(SendSms(mobile, Message.of("forgot.temporary_sms"))):
+        turn.audit("reset", "not_deliverable", temporary=True)
+        turn.escalate("temporary_password_not_deliverable", passed=("identity_proof",))
+        turn.say("forgot.cannot_deliver", **turn.contact_params())
         return END
     try:
         password = directory.set_temporary_password(account)

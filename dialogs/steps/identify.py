@@ -8,6 +8,8 @@ the session, never shown.
 
 from __future__ import annotations
 
+import unicodedata
+
 from dialogs.actions import ShowCaptcha
 from dialogs.captcha_port import CaptchaKind
 from dialogs.directory_port import Account
@@ -38,26 +40,31 @@ def audit_identity(turn: Turn, domain: str, login: str, account: Account | None)
     return f"{domain}\\?" + turn.sealer.keyed_digest("audit-login", domain, login)[:12]
 
 
-def account_counter(sealer: Sealer, domain: str, login: str) -> str:
-    """The failure counter of an account name, whether or not the account exists."""
-    return "fail:" + sealer.keyed_digest("account", domain, login.casefold())
+def normalised_login(login: str) -> str:
+    """What an unknown login keys on: NFKC + casefold, so ``ＡＬＩＣＥ`` is ``alice``."""
+    return " ".join(unicodedata.normalize("NFKC", login).casefold().split())
 
 
-def sender_allowed(turn: Turn) -> bool:
-    """Per-sender and per-channel rate limits on starting a flow (DESIGN.md 5.3)."""
-    settings, counters = turn.settings, turn.services.counters
-    key = "sender:" + turn.sealer.keyed_digest("sender", turn.key.channel, turn.key.sender)
-    if counters.increment(key, settings.sender_rate_window_seconds) > settings.sender_rate_limit:
-        return False
-    channel = "channel:" + turn.key.channel
-    return counters.increment(channel, settings.sender_rate_window_seconds) \
-        <= settings.channel_rate_limit
+def account_counter(sealer: Sealer, domain: str, login: str,
+                    account: Account | None = None) -> str:
+    """The failure counter of the account a login resolved to.
+
+    Keyed on the resolved account (domain + stable id), never on what was typed: the
+    directory matches ``alice``, ``ALICE``, ``1001`` (her employee number), fullwidth and
+    mathematical-bold spellings alike, and each must not get a fresh budget. An unknown
+    login keys on its normalised form.
+    """
+    if account is not None:
+        return "fail:" + sealer.keyed_digest("account", account.identity)
+    return "fail:" + sealer.keyed_digest("account", domain, normalised_login(login))
 
 
 def throttled(turn: Turn) -> bool:
     """Checked before any answer is evaluated, so a throttled guess costs no KDF work."""
     key = str(turn.data.get("counter", ""))
-    return bool(key) and turn.services.counters.blocked(key)
+    counters = turn.services.counters
+    return bool(key) and (counters.blocked(key)
+                          or counters.count(key) >= turn.settings.failure_limit)
 
 
 def refuse_throttled(turn: Turn) -> str:
@@ -80,13 +87,12 @@ def receive_username(turn: Turn) -> str:
     if not turn.settings.self_service(domain):
         turn.say("proof.domain_off", **turn.contact_params())
         return END
-    turn.data.update(domain=domain, login=login, who=audit_identity(turn, domain, login, None),
-                     counter=account_counter(turn.sealer, domain, login))
-    if throttled(turn):
-        return refuse_throttled(turn)
     directory = turn.directory(domain)
     account = directory.find_account(login) if directory is not None else None
-    turn.data["who"] = audit_identity(turn, domain, login, account)
+    turn.data.update(domain=domain, login=login, who=audit_identity(turn, domain, login, account),
+                     counter=account_counter(turn.sealer, domain, login, account))
+    if throttled(turn):
+        return refuse_throttled(turn)
     choose_questions(turn, account)
     if account is None:
         turn.data["login"] = ""  # nothing to look up again; maybe a password typed too early
@@ -109,7 +115,10 @@ def choose_questions(turn: Turn, account: Account | None) -> None:
                                            settings.questions_asked, record.epoch)
         turn.data.update(dn=account.dn, real=True)
     else:
-        questions = choose_decoy_questions(key, login, settings.questions_asked)
+        # Every spelling of one existing account shows the same decoys, as it would show the
+        # same real questions: a spelling pair then tells existence, never enrolment.
+        decoy_key = account.identity if account is not None else normalised_login(login)
+        questions = choose_decoy_questions(key, decoy_key, settings.questions_asked)
         turn.data.update(dn=account.dn if account is not None else "", real=False)
     if turn.key.channel == "voice" and settings.voice_factor == "pin":
         # Every caller is asked for a PIN, enrolled or not: the prompt tells nothing.

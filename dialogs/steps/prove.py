@@ -19,11 +19,25 @@ from dialogs.turn import Turn
 
 
 def _record(turn: Turn) -> tuple[Account | None, EnrolmentRecord | None]:
-    if not turn.data.get("real"):
+    """The enrolled account, read afresh; every class of login costs the same directory read.
+
+    A decoy's turn that skipped the read answered a few milliseconds sooner than an enrolled
+    account's (DESIGN.md 5.2: similar timing), so a decoy searches for a login nobody has.
+    """
+    account = turn.account() if turn.data.get("dn") else _same_work_as_a_lookup(turn)
+    if not turn.data.get("real") or account is None:
         return None, None
-    account = turn.account()
-    record = EnrolmentRecord.from_json(account.enrolment) if account is not None else None
-    return account, record
+    return account, EnrolmentRecord.from_json(account.enrolment)
+
+
+def _same_work_as_a_lookup(turn: Turn) -> Account | None:
+    """Once per turn, like ``Turn.account``."""
+    directory = turn.directory(str(turn.data.get("domain", "")))
+    if directory is None or turn._decoy_read:
+        return None
+    turn._decoy_read = True
+    return directory.find_account("sspm-decoy-" + turn.sealer.keyed_digest(
+        "decoy-lookup", turn.conversation)[:24])
 
 
 # -- answers -----------------------------------------------------------------------------------
@@ -67,18 +81,27 @@ def receive_answer(turn: Turn) -> str:
 # -- possession ----------------------------------------------------------------------------------
 
 def prompt_code(turn: Turn) -> str | None:
-    """The bound Telegram account, or a one-time code sent to the enrolled mobile."""
+    """The bound Telegram account, or a one-time code sent to the enrolled mobile.
+
+    Cooling-off (DESIGN.md 5.13): a binding that moved less than
+    ``binding_cooling_off_seconds`` ago proves nothing yet, so whoever just moved it cannot
+    use it at once; the older binding still proves. A cooling mobile gets no code (the same
+    words as a decoy), so the proof fails.
+    """
     policy = turn.settings.channel(turn.key.channel)
     _account, record = _record(turn)
     if not policy.possession:
         turn.data["possession_ok"] = True
         return "proof:verdict"
+    cooling, now = turn.settings.binding_cooling_off_seconds, turn.now
     if record is not None and turn.key.channel == "telegram" and record.telegram_id \
-            and record.telegram_id == turn.key.sender:
+            and record.telegram_id == turn.key.sender \
+            and record.settled("telegram", now, cooling):
         turn.data["possession_ok"] = True
         return "proof:verdict"
     if "code_digest" not in turn.data:
-        send_code(turn, record.mobile if record is not None else "")
+        settled = record is not None and record.settled("mobile", now, cooling)
+        send_code(turn, record.mobile if record is not None and settled else "")
     turn.ask("proof.ask_code", secret_input=True, countdown=True, expect="digits",
              digits=turn.settings.code_digits)
     return None
@@ -123,11 +146,22 @@ def receive_code(turn: Turn) -> str:
 # -- verdict -------------------------------------------------------------------------------------
 
 def verdict(turn: Turn) -> str:
+    """The outcome, told only once a guess is taken from the account's budget.
+
+    The guess is counted (atomically) *before* the outcome is known, so conversations parked
+    at this step in parallel can never get more outcomes than the budget; a proven owner
+    gives it back.
+    """
+    counter, counters = str(turn.data.get("counter", "")), turn.services.counters
+    attempt = counters.increment(counter, turn.settings.failure_window_seconds)
+    if counters.blocked(counter) or attempt > turn.settings.failure_limit:
+        return refuse_throttled(turn)
     account, record = _record(turn)
     proven = (account is not None and record is not None and bool(turn.data.get("answers_ok"))
               and bool(turn.data.get("possession_ok")))
     if not proven or account is None or record is None:
-        return _failed(turn)
+        return _failed(turn, attempt)
+    counters.clear(counter)  # the owner proved it: earlier failures were theirs
     directory = turn.directory(account.domain)
     if directory is not None:
         # A new epoch: the next proof asks another subset (DESIGN.md 5.3).
@@ -141,10 +175,9 @@ def verdict(turn: Turn) -> str:
     return str(turn.data.get("after_proof", END))
 
 
-def _failed(turn: Turn) -> str:
+def _failed(turn: Turn, failures: int) -> str:
     counter = str(turn.data.get("counter", ""))
     settings = turn.settings
-    failures = turn.services.counters.increment(counter, settings.failure_window_seconds)
     turn.audit("proof", "failed", failures=failures)
     if failures >= settings.failure_limit:
         turn.services.counters.block(counter, settings.failure_window_seconds)

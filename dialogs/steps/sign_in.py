@@ -1,9 +1,8 @@
 """Shared steps for the flows that start from the current password (change, enrol).
 
 The password is checked by a bind, so wrong guesses count against the directory's own
-lockout: the bot lets through at most ``bind_failure_limit`` wrong ones per account and
-window, below any sane lockout threshold, so it can never be used to lock someone out
-(DESIGN.md 5.3).
+lockout: ``dialogs.password_guesses`` decides whether a guess may be sent at all, so the bot
+can never be used to lock someone out (DESIGN.md 5.3).
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ from dialogs.directory_port import (
     PasswordExpired,
 )
 from dialogs.flow import END, SAME
-from dialogs.steps.identify import account_counter, audit_identity, split_login
+from dialogs.password_guesses import PasswordGuesses
+from dialogs.steps.identify import audit_identity, normalised_login, split_login
 from dialogs.turn import Turn
 
 
@@ -27,33 +27,55 @@ def take_login(turn: Turn, password_state: str) -> str:
     if not login:
         turn.say("proof.username_invalid")
         return SAME
-    turn.data.update(domain=domain, login=login, who=audit_identity(turn, domain, login, None),
-                     counter="bind" + account_counter(turn.sealer, domain, login))
+    directory = turn.directory(domain)
+    account = directory.find_account(login) if directory is not None else None
+    # A login that matched nothing is kept only as the key of its budget: it may be a
+    # password typed one prompt too early, and the session sits in Redis.
+    turn.data.update(domain=domain, who=audit_identity(turn, domain, login, account),
+                     login=login if account is not None else "",
+                     unknown_key="" if account is not None else unknown_login_key(
+                         turn, domain, login))
     if turn.settings.channel(turn.key.channel).captcha:
         turn.data["after_captcha"] = password_state
         return "proof:captcha"
     return password_state
 
 
+def unknown_login_key(turn: Turn, domain: str, login: str) -> str:
+    """The guess budget of a login that names no account (chat and password page share it)."""
+    return turn.sealer.keyed_digest("bind-unknown", domain, normalised_login(login))
+
+
+def password_guesses(turn: Turn) -> PasswordGuesses:
+    settings = turn.settings
+    return PasswordGuesses(turn.services.counters, turn.sealer, settings.bind_failure_limit,
+                           settings.failure_window_seconds)
+
+
 def check_current_password(turn: Turn, audit_event: str) -> tuple[Account, BindOutcome] | str:
-    """The account and the bind's outcome, or the next state when the check did not pass."""
+    """The account and the bind's outcome, or the next state when the check did not pass.
+
+    The guess is taken from the *account's* budget before the bind (``PasswordGuesses``), so
+    no spelling of the login, no parallel conversation and no other channel gets more binds.
+    An unknown login spends a budget of its own, so it ends the same way as a real account.
+    """
     turn.forget_secret_message()
-    counter, counters = str(turn.data["counter"]), turn.services.counters
-    if counters.count(counter) >= turn.settings.bind_failure_limit:
+    directory = turn.directory(str(turn.data["domain"]))
+    login = str(turn.data.get("login", ""))
+    account = directory.find_account(login) if directory and login else None
+    if account is None or directory is None:
+        return _unknown_login(turn, audit_event)
+    guesses = password_guesses(turn)
+    if not guesses.reserve(account):
+        turn.audit(audit_event, "throttled")
         turn.say("change.too_many", **turn.contact_params())
         return END
-    directory = turn.directory(str(turn.data["domain"]))
-    login = str(turn.data["login"])
-    account = directory.find_account(login) if directory else None
     try:
-        if account is None or directory is None:
-            raise InvalidCredentials("unknown account")
         outcome = directory.verify_password(account, turn.event.text)
     except (InvalidCredentials, AccountLocked):
-        counters.increment(counter, turn.settings.failure_window_seconds)
         turn.audit(audit_event, "failed")
         turn.say("change.cannot_sign_in")
-        return SAME if counters.count(counter) < turn.settings.bind_failure_limit else END
+        return END if guesses.spent(directory.refresh(account)) else SAME
     except PasswordExpired:
         turn.audit(audit_event, "expired")
         turn.say("change.expired")
@@ -62,7 +84,21 @@ def check_current_password(turn: Turn, audit_event: str) -> tuple[Account, BindO
         turn.audit(audit_event, "disabled")
         turn.say("selfservice.disabled", **turn.contact_params())
         return END
+    guesses.succeeded(account)
     turn.data.update(dn=account.dn, who_known=account.username,
                      who=audit_identity(turn, account.domain, login, account))
     turn.audit(audit_event, "ok", must_change=outcome is BindOutcome.MUST_CHANGE)
     return account, outcome
+
+
+def _unknown_login(turn: Turn, audit_event: str) -> str:
+    """No bind, but the same replies and the same number of tries as a real account."""
+    key = "bind:" + str(turn.data.get("unknown_key", ""))
+    counters, limit = turn.services.counters, turn.settings.bind_failure_limit
+    if counters.increment(key, turn.settings.failure_window_seconds) > limit:
+        turn.audit(audit_event, "throttled")
+        turn.say("change.too_many", **turn.contact_params())
+        return END
+    turn.audit(audit_event, "failed")
+    turn.say("change.cannot_sign_in")
+    return SAME if counters.count(key) < limit else END

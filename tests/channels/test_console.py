@@ -113,9 +113,15 @@ class Console:
         self.prompts: list[str] = []
         self.secrets = list(secrets)
         self.captcha_dir = tmp_path / "captchas"
+        self.delivered: list[tuple[SendSms | Notify, str]] = []
         self.channel = ConsoleChannel(
             self.engine, catalogue, stdin=stdin if stdin is not None else io.StringIO(script),
-            stdout=self.stdout, captcha_dir=self.captcha_dir, secret_reader=self.read_secret)
+            stdout=self.stdout, captcha_dir=self.captcha_dir, secret_reader=self.read_secret,
+            deliver=self.deliver)
+
+    def deliver(self, action: SendSms | Notify, text: str) -> bool:
+        self.delivered.append((action, text))
+        return True
 
     def read_secret(self, prompt: str) -> str:
         self.prompts.append(prompt)
@@ -306,18 +312,32 @@ def test_a_spoken_captcha_prints_the_digits(catalogue: Catalogue, tmp_path: Path
     assert not console.captcha_dir.exists()
 
 
-def test_an_sms_is_printed_with_its_destination(catalogue: Catalogue, tmp_path: Path) -> None:
+def test_an_sms_leaves_through_delivery_never_onto_the_screen(catalogue: Catalogue,
+                                                               tmp_path: Path) -> None:
     sms = SendSms("+15550001234", Message.of("t.code_sms", code="493027"), secret=True)
     console = Console(catalogue, tmp_path, "", [sms])
     console.run()
-    assert console.lines == ["[SMS to +15550001234] Your code is 493027"]
+    assert console.lines == []
+    assert console.delivered == [(sms, "Your code is 493027")]
 
 
-def test_a_notice_is_printed_with_its_channel(catalogue: Catalogue, tmp_path: Path) -> None:
+def test_a_notice_leaves_through_delivery_never_onto_the_screen(catalogue: Catalogue,
+                                                                tmp_path: Path) -> None:
     notice = Notify("telegram", "12345", Message.of("t.done"))
     console = Console(catalogue, tmp_path, "", [notice])
     console.run()
-    assert console.lines == ["[telegram to 12345] Done: log in with your new password."]
+    assert console.lines == []
+    assert console.delivered == [(notice, "Done: log in with your new password.")]
+
+
+def test_without_delivery_nothing_leaves_and_nothing_shows(catalogue: Catalogue,
+                                                           tmp_path: Path) -> None:
+    sms = SendSms("+15550001234", Message.of("t.code_sms", code="493027"), secret=True)
+    stdout = io.StringIO()
+    channel = ConsoleChannel(ScriptedEngine([sms]), catalogue, stdin=io.StringIO(""),
+                             stdout=stdout, captcha_dir=tmp_path)
+    assert channel.run() == 0
+    assert "493027" not in stdout.getvalue()
 
 
 def test_a_transfer_prints_the_ticket(catalogue: Catalogue, tmp_path: Path) -> None:
@@ -425,5 +445,6 @@ def test_a_scripted_forgot_password_transcript(catalogue: Catalogue, tmp_path: P
         ("digits", "493027"), ("text", "Correct horse battery"), ("start", ""),
         ("choice", "unlock"),
     ]
-    assert "[SMS to +15550001234] Your code is 493027" in console.lines
+    assert [text for _action, text in console.delivered] == ["Your code is 493027"]
+    assert not any("493027" in line for line in console.lines)
     assert "[04:40 left]" in console.lines

@@ -45,6 +45,13 @@ class CountingHasher:
         return self.verifies + self.burns
 
 
+class DiscardedSms:
+    """An SMS provider that accepts and drops: the transcript reads codes from the actions."""
+
+    def send_sms(self, to: str, text: str) -> None:
+        del to, text
+
+
 def settings_data(slapd: SlapdInfo, redis_url: str) -> dict[str, Any]:
     """The configuration of the tests' throwaway servers, as a parsed TOML document."""
     return {
@@ -100,6 +107,7 @@ def demo_application(settings: Settings, **options: Any) -> Iterator[Application
     """
     options.setdefault("audit_stream", io.StringIO())
     options.setdefault("hasher", HASHER)
+    options.setdefault("sms_sender", DiscardedSms())
     application = build_application(settings, **options)
     try:
         seed_enrolments(application.directories["DEFAULT"], HASHER)

@@ -14,6 +14,7 @@ import pytest
 from bot.console_command import run_console
 from bot.local_stack import LocalRedis
 from bot.local_stack.samba import SambaInfo
+from bot.outbound import PrintingSms
 from bot.services import Application, build_application
 from config import Settings, settings_from_dict
 from dialogs.answers import normalise_answer
@@ -113,6 +114,8 @@ def test_console_channel_resets_on_active_directory(ad_app: Application, tmp_pat
     out = io.StringIO()
     person = ConsolePerson(out, renderer, login=login, answers=ANSWERS,
                            new_password=NEW_PASSWORD)
+    # The code reaches the person's phone, which this scripted person reads beside the console.
+    ad_app.outbound.sms = PrintingSms(lambda line: out.write(line + "\n"))
     status = run_console(ad_app, stdin=person, stdout=out,
                          captcha_dir=str(tmp_path / "captchas"))
     assert status == 0

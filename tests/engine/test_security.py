@@ -182,7 +182,9 @@ def test_security_3_brute_force_throttled_guess_costs_no_kdf_work(
 def account_counter_for(c: Conversation, login: str) -> str:
     from dialogs.sealing import Sealer
 
-    return account_counter(Sealer(c.engine.services.settings.secret_key), "DEFAULT", login)
+    account = c.engine.services.directories["DEFAULT"].find_account(login)
+    return account_counter(Sealer(c.engine.services.settings.secret_key), "DEFAULT", login,
+                           account)
 
 
 def test_security_3_brute_force_per_sender_rate_limit(conversation: Conversation,
@@ -200,19 +202,29 @@ def test_security_3_brute_force_per_sender_rate_limit(conversation: Conversation
 
 def test_security_3_brute_force_per_channel_rate_limit(app: Application,
                                                        conversation: Conversation) -> None:
+    """Above the channel's ceiling nobody is refused for the channel's sake: each sender gets
+    only ``pressure_sender_limit`` starts, so a flooding number is cut off and a newcomer served."""
     from dataclasses import replace
 
     app.engine.services = replace(app.services, settings=replace(
-        app.services.settings, channel_rate_limit=3))
+        app.services.settings, channel_rate_limit=3, pressure_sender_limit=2))
+    flooder = conversation.other("+15550000000", channel="sms")
     for number in range(3):
         c = conversation.other(f"+1555000{number:04d}", channel="sms")
         c.start()
         c.choose("forgot")
         assert c.asks("proof.ask_username")
+    # The channel is under pressure now: the flooder (the first number) has one start left.
+    flooder.start()
+    flooder.choose("forgot")
+    assert flooder.asks("proof.ask_username")
+    flooder.start()
+    flooder.choose("forgot")
+    assert flooder.said("rate.sender_limited") and flooder.ended()
     late = conversation.other("+15550009998", channel="sms")
     late.start()
     late.choose("forgot")
-    assert late.said("rate.sender_limited") and late.ended()
+    assert late.asks("proof.ask_username"), late.text()
     other_channel = conversation.other("someone")
     other_channel.start()
     other_channel.choose("forgot")

@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.console_command import run_console
 from bot.local_stack import SlapdInfo, demo_user
 from bot.local_stack.enrolments import demo_answers
+from bot.outbound import PrintingSms
 from bot.services import Application
 from dialogs.events import ConversationKey, Event
 from tests.directory.test_openldap import binds
@@ -98,6 +99,8 @@ def test_console_channel_runs_a_whole_scripted_reset(app: Application, slapd: Sl
     out = io.StringIO()
     person = ConsolePerson(out, renderer, login="alice", answers=answers,
                            new_password="Tidal-Juniper-Bracket-84")
+    # The code reaches the person's phone, which this scripted person reads beside the console.
+    app.outbound.sms = PrintingSms(lambda line: out.write(line + "\n"))
     status = run_console(app, stdin=person, stdout=out,
                          captcha_dir=str(tmp_path / "captchas"))
     assert status == 0

@@ -2,8 +2,8 @@
 (function () {
   "use strict";
   var form = document.getElementById("password-form");
-  if (!form) { return; }
   var input = document.getElementById("password");
+  if (!form || !input) { return; }  /* a sign-in form has no new password to rate */
   var meter = document.getElementById("strength");
   var label = document.getElementById("strength-label");
   var list = document.getElementById("strength-problems");
