@@ -29,12 +29,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Any
 
 import pytest
 import redis
 from flask.testing import FlaskClient
-from ldap3 import BASE, Connection, Server
 from werkzeug.test import TestResponse
 
 from bot.local_stack import LocalRedis, SlapdInfo, demo_user
@@ -42,6 +40,7 @@ from bot.web import create_app
 from dialogs.actions import Action, Ask, Say, SendSms
 from dialogs.events import ConversationKey, Event
 from dialogs.ports import Lookup
+from tests.adversarial.directory_state import policy_state
 from tests.channels.twilio.support import (
     PUBLIC_URL,
     FakeSms,
@@ -162,17 +161,6 @@ def submit(client: FlaskClient, token: str, csrf: str, **form: str) -> TestRespo
     return client.post(f"/password/{token}", data={"csrf": csrf, **form})
 
 
-def ppolicy_state(slapd: SlapdInfo, uid: str) -> dict[str, list[Any]]:
-    connection = Connection(Server(slapd.url), slapd.service_dn, slapd.service_password,
-                            auto_bind=True)
-    try:
-        connection.search(demo_user(uid).dn, "(objectClass=*)", search_scope=BASE,
-                          attributes=["pwdAccountLockedTime", "pwdFailureTime"])
-        return dict(connection.entries[0].entry_attributes_as_dict)
-    finally:
-        connection.unbind()
-
-
 def assert_no_password_prompt_on_sms(stack: SmsStack) -> None:
     asked = PASSWORD_PROMPTS & set(stack.recorded.ids())
     assert not asked, f"SMS asked for a password: {asked}"
@@ -215,7 +203,7 @@ def test_no_password_is_ever_typed_into_an_sms_change_goes_through_the_page(
     weak = submit(client, token, csrf, current=alice.password, password="alice1234",
                   confirm="alice1234")
     assert weak.status_code == 422
-    assert not ppolicy_state(slapd, "alice").get("pwdFailureTime")
+    assert not policy_state(slapd, "alice").get("pwdFailureTime")
     # A wrong current password: said plainly, the link stays usable.
     wrong = submit(client, token, csrf, current="Not-Alices-Password-1", password=NEW_PASSWORD,
                    confirm=NEW_PASSWORD)
@@ -300,7 +288,7 @@ def test_no_password_is_ever_typed_into_an_sms_page_guesses_never_lock_the_accou
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    state = ppolicy_state(slapd, "alice")
+    state = policy_state(slapd, "alice")
     assert not state.get("pwdAccountLockedTime"), state
     assert len(state.get("pwdFailureTime", [])) <= 2, state  # the budget, below slapd's 3
     assert statuses.count(422) <= 2 and 403 in statuses, statuses
@@ -314,7 +302,7 @@ def test_no_password_is_ever_typed_into_an_sms_page_guesses_never_lock_the_accou
     assert "Too many wrong passwords" in stopped.get_data(as_text=True)
     assert "contact the help desk" in stopped.get_data(as_text=True)
     assert binds(slapd, alice.dn, alice.password)  # never locked, never changed
-    assert not ppolicy_state(slapd, "alice").get("pwdAccountLockedTime")
+    assert not policy_state(slapd, "alice").get("pwdAccountLockedTime")
 
 
 # (c) enrol over SMS ----------------------------------------------------------------------------

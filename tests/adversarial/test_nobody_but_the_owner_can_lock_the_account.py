@@ -11,36 +11,14 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-from ldap3 import BASE, Connection, Server
-
 from bot.local_stack import SlapdInfo, demo_user
 from bot.services import Application
 from dialogs.events import Event
+from tests.adversarial.directory_state import locked, wrong_binds_seen
 from tests.directory.test_openldap import binds, fail_logins
 from tests.engine.conversation import Conversation
 
 SPELLINGS = ("alice", "ALICE", "1001", "ａｌｉｃｅ", "𝐚lice")
-
-
-def operational(slapd: SlapdInfo, uid: str, attribute: str) -> list[object]:
-    connection = Connection(Server(slapd.url), slapd.service_dn, slapd.service_password,
-                            auto_bind=True)
-    try:
-        connection.search(demo_user(uid).dn, "(objectClass=*)", search_scope=BASE,
-                          attributes=[attribute])
-        if not connection.entries:
-            return []
-        return list(connection.entries[0].entry_attributes_as_dict.get(attribute, []))
-    finally:
-        connection.unbind()
-
-
-def locked(slapd: SlapdInfo, uid: str) -> bool:
-    return bool(operational(slapd, uid, "pwdAccountLockedTime"))
-
-
-def wrong_binds_seen_by_the_directory(slapd: SlapdInfo, uid: str) -> int:
-    return len(operational(slapd, uid, "pwdFailureTime"))
 
 
 def wrong_passwords(c: Conversation, login: str, flow: str, tries: int = 4) -> None:
@@ -57,7 +35,7 @@ def test_nobody_but_the_owner_can_lock_the_account_change_flow_spellings(
         wrong_passwords(conversation.other(f"change-{n}"), spelling, "change")
     for n, spelling in enumerate(SPELLINGS):
         wrong_passwords(conversation.other(f"enrol-{n}", channel="telegram"), spelling, "enrol")
-    assert wrong_binds_seen_by_the_directory(slapd, "alice") <= 2  # bind_failure_limit
+    assert wrong_binds_seen(slapd, "alice") <= 2  # bind_failure_limit
     assert not locked(slapd, "alice")
     assert binds(slapd, demo_user("alice").dn, demo_user("alice").password)
 
@@ -82,7 +60,7 @@ def test_nobody_but_the_owner_can_lock_the_account_parallel_binds(
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert wrong_binds_seen_by_the_directory(slapd, "alice") <= 2
+    assert wrong_binds_seen(slapd, "alice") <= 2
     assert not locked(slapd, "alice")
     assert binds(slapd, demo_user("alice").dn, demo_user("alice").password)
 

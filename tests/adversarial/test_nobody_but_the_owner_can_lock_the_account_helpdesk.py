@@ -13,31 +13,15 @@ import io
 
 from flask import Flask
 from flask.testing import FlaskClient
-from ldap3 import BASE, Connection, Server
 
 from bot.local_stack import SlapdInfo, demo_user
+from tests.adversarial.directory_state import locked, policy_state
 from tests.directory.test_openldap import binds
 from tests.helpdesk.conftest import audit_records
 from tests.helpdesk.test_console import AGENT, sign_in
 
 ALICE = ("alice", "ALICE", "1001", "ａｌｉｃｅ", "𝐚lice")
 HANA = ("hana", "HANA", "2001", "ｈａｎａ", "𝐡ana")
-
-
-def policy_state(slapd: SlapdInfo, uid: str) -> dict[str, list[object]]:
-    """The account's ppolicy attributes, read as the directory's administrator."""
-    connection = Connection(Server(slapd.url), slapd.admin_dn, slapd.admin_password,
-                            auto_bind=True)
-    try:
-        connection.search(demo_user(uid).dn, "(objectClass=*)", search_scope=BASE,
-                          attributes=["pwdAccountLockedTime", "pwdFailureTime"])
-        return dict(connection.entries[0].entry_attributes_as_dict)
-    finally:
-        connection.unbind()
-
-
-def locked(slapd: SlapdInfo, uid: str) -> bool:
-    return bool(policy_state(slapd, uid).get("pwdAccountLockedTime"))
 
 
 def from_address(flask_app: Flask, address: str) -> FlaskClient:
