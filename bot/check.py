@@ -1,6 +1,10 @@
 """``sspm check``: can this configuration reach everything it needs?
 
-One line per check, ``ok`` or ``FAILED`` with what to fix; exit code 0 only when all pass.
+One line per check, ``ok``, ``WARN`` or ``FAILED`` with what to fix; exit code 0 only when
+none failed (a warning is advice: it names a risk the check cannot settle or that is allowed).
+Beyond reaching each server, a directory's check tries every right the service account needs
+(``bot.check_openldap``, ``bot.check_ad``) and compares the product's own password guesses
+with the directory's lockout threshold (issue 12).
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from typing import TextIO
 
 import redis
 
-from config.settings import DomainSettings, Settings
+from bot.check_ad import STALE_CREDENTIAL_ADVICE, ad_rights
+from bot.check_openldap import RightsReport, openldap_rights
+from config.settings import DialogSettings, DomainSettings, Settings
 from dialogs.directory_port import DirectoryError
 from directory import LdapDirectory
 from directory.protected_groups import ProtectedGroups
@@ -22,6 +28,7 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+    warning: bool = False  # ok, with advice: does not change the exit code
 
 
 def check_domain(domain: DomainSettings) -> CheckResult:
@@ -38,6 +45,59 @@ def check_domain(domain: DomainSettings) -> CheckResult:
     if unreadable:
         return CheckResult(name, False, unreadable)
     return CheckResult(name, True, f"service account {domain.bind_dn} binds and searches")
+
+
+def check_directory(domain: DomainSettings,
+                    dialog: DialogSettings | None = None) -> list[CheckResult]:
+    """Reaching the directory; then every right, the lockout budget and (AD) advice."""
+    reached = check_domain(domain)
+    if not reached.ok:
+        return [reached]
+    results = [reached]
+    directory = LdapDirectory(domain)
+    try:
+        report = (ad_rights if domain.dialect == "ad" else openldap_rights)(directory)
+        results.append(rights_result(domain, report))
+        results += lockout_budget(domain, report, dialog or DialogSettings())
+    except DirectoryError as exc:
+        results.append(CheckResult(f"rights {domain.name}", False, f"{exc}"))
+    finally:
+        directory.close()
+    if domain.dialect == "ad":
+        results.append(CheckResult(f"old passwords {domain.name}", True, STALE_CREDENTIAL_ADVICE,
+                                   warning=True))
+    return results
+
+
+def rights_result(domain: DomainSettings, report: RightsReport) -> CheckResult:
+    name = f"rights {domain.name}"
+    where = f" (tried on {report.sample.dn})" if report.sample else ""
+    if report.missing:
+        return CheckResult(name, False, f"the service account {domain.bind_dn} lacks: "
+                           + "; ".join(report.missing) + where)
+    if report.unsure:
+        return CheckResult(name, True, "could not tell: " + "; ".join(report.unsure),
+                           warning=True)
+    return CheckResult(name, True, "the service account reads and writes everything the "
+                       f"product uses{where}")
+
+
+def lockout_budget(domain: DomainSettings, report: RightsReport,
+                   dialog: DialogSettings) -> list[CheckResult]:
+    """The product's own password guesses stay below the directory's lockout threshold
+    (``dialogs.password_guesses``): at a threshold of 1 nobody may try a password at all."""
+    if report.sample is None:
+        return []
+    threshold = report.sample.lockout_threshold
+    if threshold <= 0:
+        return []
+    budget = min(dialog.bind_failure_limit, threshold - 1)
+    if budget <= 0:
+        return [CheckResult(f"lockout budget {domain.name}", True,
+                            f"the directory locks an account at its first wrong password "
+                            f"(threshold {threshold}): the product allows no password guess, "
+                            "so change password and enrolment refuse everyone", warning=True)]
+    return []
 
 
 def protected_group_problem(directory: LdapDirectory) -> str:
@@ -71,15 +131,15 @@ def check_redis(settings: Settings) -> CheckResult:
 
 
 def run_checks(settings: Settings) -> list[CheckResult]:
-    checks: list[Callable[[], CheckResult]] = [
-        *(lambda d=d: check_domain(d) for d in settings.domains),
-        lambda: check_redis(settings),
+    checks: list[Callable[[], list[CheckResult]]] = [
+        *(lambda d=d: check_directory(d, settings.dialog) for d in settings.domains),
+        lambda: [check_redis(settings)],
     ]
-    return [check() for check in checks]
+    return [result for check in checks for result in check()]
 
 
 def print_results(results: list[CheckResult], out: TextIO) -> int:
     for result in results:
-        status = "ok    " if result.ok else "FAILED"
+        status = "FAILED" if not result.ok else "WARN  " if result.warning else "ok    "
         out.write(f"{status} {result.name}: {result.detail}\n")
     return 0 if all(r.ok for r in results) else 1

@@ -14,6 +14,8 @@ SUBCOMMANDS = {
     "console": "talk to the bot in this terminal (or pipe a script into it)",
     "web": "serve the Twilio SMS and voice webhooks, the password page and the help desk",
     "telegram": "run the Telegram bot (long polling, or --webhook)",
+    "ad-setup": "print the schema LDIF and the delegation commands for an Active Directory "
+                "domain (dsacls on Windows, samba-tool on Samba)",
 }
 
 
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--host", default="127.0.0.1", help="webhook listen address")
             sub.add_argument("--port", type=int, default=8081, help="webhook listen port")
             sub.add_argument("--log", metavar="FILE", help="operator log file (default: stderr)")
+        if name == "ad-setup":
+            _ad_setup_arguments(sub)
         if name in ("demo", "console"):
             sub.add_argument("--sender", default="local",
                              help="who the console speaks as (default: local)")
@@ -62,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return print_results(run_checks(load_settings(args.config)), sys.stdout)
         if args.command == "console":
             return _console(args)
+        if args.command == "ad-setup":
+            return _ad_setup(args)
         if args.command == "telegram":
             return _telegram(args)
         if args.command == "web":
@@ -74,10 +80,62 @@ def main(argv: Sequence[str] | None = None) -> int:
                         captcha_dir=args.captcha_dir, log_file=args.log,
                         captcha=not args.no_captcha, web_port=args.web)
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        for error in exc.errors:  # every problem of the file, not only the first (issue 12)
+            print(f"configuration error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _ad_setup_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--domain", metavar="NAME",
+                     help="the configured domain (default: the only one with dialect \"ad\")")
+    sub.add_argument("--people-ou", metavar="DN",
+                     help="the OU that holds the people (default: the domain's users_dn); "
+                          "with --forest-root and --service-account no config is read")
+    sub.add_argument("--forest-root", metavar="DN",
+                     help="the forest root domain's DN (default: the domain's base_dn)")
+    sub.add_argument("--service-account", metavar="NAME",
+                     help="its sAMAccountName (default: the first RDN of bind_dn)")
+    sub.add_argument("--netbios", metavar="NAME",
+                     help="the domain's NetBIOS name for dsacls (default: the domain's name)")
+    sub.add_argument("--ldif", action="store_true", help="print only the schema LDIF")
+    sub.add_argument("--samba-script", action="store_true",
+                     help="print only the Samba delegation script (for sh, on a DC)")
+    sub.add_argument("--samba-options", metavar="OPTIONS",
+                     help="samba-tool's -s/-H options in that script "
+                          "(default: the Debian paths)")
+
+
+def _ad_setup(args: argparse.Namespace) -> int:
+    from bot.ad_setup import SAMBA_OPTIONS, AdSetup, render, samba_commands, schema_ldif
+
+    if args.people_ou and args.forest_root and args.service_account:
+        setup = AdSetup(forest_root=args.forest_root, people_ou=args.people_ou,
+                        service_account=args.service_account,
+                        netbios=args.netbios or args.forest_root.split(",")[0][3:].upper())
+    else:
+        settings = load_settings(args.config)
+        ad = [d for d in settings.domains if d.dialect == "ad"]
+        chosen = [d for d in ad if d.name == args.domain.upper()] if args.domain else ad
+        if len(chosen) != 1:
+            names = ", ".join(d.name for d in ad) or "none"
+            print(f"sspm ad-setup: name one Active Directory domain with --domain "
+                  f"(configured: {names})", file=sys.stderr)
+            return 2
+        setup = AdSetup.for_domain(chosen[0], forest_root=args.forest_root or "",
+                                   service_account=args.service_account or "",
+                                   netbios=args.netbios or "")
+        if args.people_ou:
+            setup = AdSetup(setup.forest_root, args.people_ou, setup.service_account,
+                            setup.netbios, setup.attribute)
+    if args.ldif:
+        sys.stdout.write(schema_ldif(setup))
+    elif args.samba_script:
+        sys.stdout.write(samba_commands(setup, args.samba_options or SAMBA_OPTIONS))
+    else:
+        sys.stdout.write(render(setup))
+    return 0
 
 
 def _console(args: argparse.Namespace) -> int:

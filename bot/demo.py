@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import shlex
 import shutil
 import sys
 import tempfile
@@ -20,7 +22,9 @@ from bot.local_stack.seed import AGENTS_GROUP_DN, PEOPLE_DN, PROTECTED_GROUP_DN
 from bot.logging_setup import configure_logging
 from bot.outbound import PrintingSms
 from bot.services import Application, build_application
+from channels.catalogue import Catalogue
 from config import Settings, load_settings
+from dialogs.messages import Message
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,11 @@ class DemoStack:
 
     def settings(self) -> Settings:
         return load_settings(self.config_path, self.environment)
+
+    @property
+    def env_path(self) -> Path:
+        """The secrets beside the config, for ``sspm`` run from another terminal (issue 12)."""
+        return self.config_path.with_name("sspm.env")
 
 
 def demo_config(slapd: SlapdInfo, redis_url: str, workdir: Path, captcha: bool = True,
@@ -54,8 +63,12 @@ time_allotment_seconds = 300
 [helpdesk]
 phone = "+1 555 0100"
 email = "helpdesk@example.test"
-registration_authority = "the IT service desk, building A"
 agents_group = "{AGENTS_GROUP_DN}"
+
+# One text per language: a French sentence never embeds English words (issue 12).
+[helpdesk.registration_authority]
+en = "the IT service desk, building A"
+fr = "le service informatique, bâtiment A"
 
 [domains.DEFAULT]
 url = "{slapd.url}"
@@ -84,11 +97,25 @@ def demo_stack(workdir: Path, captcha: bool = True,
             if web_port:
                 # A throwaway token, so the demo's webhooks can be signed by hand.
                 environment["TWILIO_AUTH_TOKEN"] = secrets.token_hex(16)
-            yield DemoStack(slapd_info, redis_info, config_path, environment)
+            stack = DemoStack(slapd_info, redis_info, config_path, environment)
+            write_env_file(stack)
+            yield stack
         finally:
             redis.stop()
     finally:
         slapd.stop()
+
+
+def write_env_file(stack: DemoStack) -> None:
+    """``SSPM_CONFIG`` and the demo's throwaway secrets, readable by the owner only (0600:
+    created so, never widened afterwards)."""
+    values = {"SSPM_CONFIG": str(stack.config_path), **stack.environment}
+    text = "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
+    descriptor = os.open(stack.env_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write("# Written by `sspm demo`: its throwaway servers' secrets. From another "
+                     "terminal:\n#   set -a; . " + shlex.quote(str(stack.env_path))
+                     + "; set +a; .venv/bin/sspm check\n" + text)
 
 
 def describe(stack: DemoStack) -> str:
@@ -97,6 +124,8 @@ def describe(stack: DemoStack) -> str:
         f"  directory : {stack.slapd.url}  base {stack.slapd.base_dn}",
         f"  redis     : {stack.redis.url}",
         f"  config    : {stack.config_path}",
+        f"  secrets   : {stack.env_path} (from another terminal: "
+        f"set -a; . {shlex.quote(str(stack.env_path))}; set +a; .venv/bin/sspm check)",
         "",
         "Demo users (username / password / employee number: state):",
     ]
@@ -118,11 +147,18 @@ class PrintingTelegram:
     """The demo's Telegram notices, shown on its screen: its users have no Telegram account.
 
     Only the demo echoes codes and notices (issue 10, property 10); they still go through the
-    application's outbound, caps included, as on a real deployment.
+    application's outbound, caps included, as on a real deployment. Labelled like the SMS
+    (``common.notify_sent``), in the demo's language.
     """
 
+    def __init__(self, language: str = "en") -> None:
+        self._catalogue = Catalogue.load()
+        self._language = language
+
     def send_text(self, chat_id: str, text: str) -> None:
-        _echo(f"[telegram to {chat_id}] {text}")
+        _echo(self._catalogue.render(Message.of(
+            "common.notify_sent", channel="Telegram", address=chat_id, text=text),
+            self._language))
 
 
 def _serve_web(settings: Settings, app: Application, port: int) -> None:
@@ -154,8 +190,10 @@ def run_demo(workdir: str | None = None, wait: bool = True, *, sender: str = "lo
         with demo_stack(folder, captcha=captcha, web_port=web_port) as stack:
             settings = stack.settings()
             configure_logging(log_file or str(folder / "sspm.log"))
-            app = build_application(settings, sms_sender=PrintingSms(_echo),
-                                    telegram_sender=PrintingTelegram())
+            language = settings.dialog.default_language
+            app = build_application(settings,
+                                    sms_sender=PrintingSms(_echo, language=language),
+                                    telegram_sender=PrintingTelegram(language))
             try:
                 seed_enrolments(app.directories[settings.default_domain],
                                 app.services.hasher)

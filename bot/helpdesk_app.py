@@ -13,6 +13,7 @@ from bot.services import Application
 from channels.helpdesk import HelpdeskDeps, configure_cookies, create_blueprint
 from dialogs.helpdesk import Helpdesk
 from dialogs.helpdesk_access import AgentAccounts, AgentSignIn, SessionGate
+from dialogs.helpdesk_people import People
 from dialogs.password_guesses import PasswordGuesses
 from dialogs.sealing import Sealer
 
@@ -44,5 +45,7 @@ def helpdesk_deps(application: Application, agents: AgentAccounts,
                        agents, services.audit, desk.idle_timeout_seconds,
                        desk.membership_check_seconds)
     helpdesk = Helpdesk(services, application.tickets, application.relays, application.outbound)
+    people = People(services, application.tickets, application.outbound)
     return HelpdeskDeps(helpdesk=helpdesk, sign_in=sign_in, gate=gate,
-                        catalogue=application.catalogue, settings=desk, clock=clock)
+                        catalogue=application.catalogue, settings=desk, clock=clock,
+                        people=people)

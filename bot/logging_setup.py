@@ -6,6 +6,8 @@ lets whoever reads the log open the page first (issue 10, property 11). So every
 produce, and every line of the request loggers we know (werkzeug's, gunicorn's, aiohttp's),
 has those path segments replaced by ``[redacted]`` before any handler sees it, however the
 record was formatted (message arguments, an exception's text, extra fields, a Referer).
+
+Lines are plain text: werkzeug's terminal colour codes are stripped (``strip_ansi``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ REDACTED = "[redacted]"
 # Case-insensitive and with an encoded slash, because a log holds what the client sent.
 _TOKEN_PATH = re.compile(r"(/(?:password|twilio/media)(?:/|%2f))[^/?#\s\"'<>]+",
                          re.IGNORECASE)
+# A terminal colour or cursor sequence (CSI): werkzeug colours the status of each request
+# line; in a JSON log it is noise that breaks grep and log viewers (issue 12).
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 REQUEST_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "aiohttp.access",
                    "aiohttp.server")
 
@@ -31,6 +36,11 @@ REQUEST_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "aiohttp.acc
 def redact(text: str) -> str:
     """``text`` with the token of every token-bearing path replaced."""
     return _TOKEN_PATH.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal colour codes."""
+    return _ANSI.sub("", text)
 
 
 class RedactTokens(logging.Filter):
@@ -63,11 +73,12 @@ class JsonFormatter(logging.Formatter):
         entry: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(), "logger": record.name,
-            "message": record.getMessage()}
-        entry.update({k: v for k, v in vars(record).items()
+            "message": strip_ansi(record.getMessage())}
+        entry.update({k: strip_ansi(v) if isinstance(v, str) else v
+                      for k, v in vars(record).items()
                       if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = strip_ansi(self.formatException(record.exc_info))
         # Last, on the whole line: arguments, extra fields and tracebacks included.
         return redact(json.dumps(entry, default=str, ensure_ascii=True))
 

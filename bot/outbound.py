@@ -16,6 +16,7 @@ from typing import Protocol
 from channels.catalogue import Catalogue
 from config.settings import OutboundSettings
 from dialogs.actions import Notify, SendSms
+from dialogs.messages import Message
 from dialogs.ports import Counters
 
 log = logging.getLogger(__name__)
@@ -30,13 +31,22 @@ class TelegramSender(Protocol):
 
 
 class PrintingSms:
-    """For the console and demos: the 'SMS' is shown on the operator's screen."""
+    """For the console and demos: the 'SMS' is shown on the operator's screen.
 
-    def __init__(self, write: object = print) -> None:
+    Labelled with the catalogue's ``common.sms_sent`` (``[SMS to …]``, ``[SMS à …]``), the
+    one label every printed message uses (issue 12: three spellings were in use).
+    """
+
+    def __init__(self, write: object = print, catalogue: Catalogue | None = None,
+                 language: str = "en") -> None:
         self._write = write
+        self._catalogue = catalogue or Catalogue.load()
+        self._language = language
 
     def send_sms(self, to: str, text: str) -> None:
-        self._write(f"[SMS to {to}] {text}")  # type: ignore[operator]
+        line = self._catalogue.render(Message.of("common.sms_sent", to=to, text=text),
+                                      self._language)
+        self._write(line)  # type: ignore[operator]
 
 
 class BackgroundSms:

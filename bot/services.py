@@ -16,7 +16,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from bot.audit_log import JsonLinesAudit
+from bot.metered_audit import MeteredAudit
 from bot.outbound import BackgroundSms, Outbound, SmsSender, TelegramSender
+from bot.redis_languages import RedisLanguages
 from bot.redis_sign_ins import RedisSignIns
 from bot.redis_stores import (
     RedisCounters,
@@ -30,7 +32,8 @@ from captcha.image import ImageCaptchaRenderer
 from captcha.service import CaptchaService
 from captcha.store import RedisCaptchaStore
 from channels.catalogue import Catalogue
-from config.settings import Settings
+from channels.web.metrics import RedisMetrics
+from config.settings import LOCALISED_HELPDESK_TEXTS, HelpdeskSettings, Settings, localised
 from dialogs.actions import Notify
 from dialogs.answers import AnswerHasher, Argon2AnswerHasher
 from dialogs.engine import Engine
@@ -84,14 +87,26 @@ def engine_settings(settings: Settings) -> EngineSettings:
         default_language=d.default_language, languages=d.languages,
         password_rules=PasswordRules(min_length=p.min_length, max_length=p.max_length,
                                      min_score=p.min_score, org_words=p.org_words),
-        contact=Contact(phone=h.phone, email=h.email, hours=h.hours,
-                        registration_authority=h.registration_authority),
+        contact=_contact(h, d.default_language, d.languages),
         channels=tuple((c.name, ChannelPolicy(captcha=c.captcha, possession=c.possession))
                        for c in settings.channels),
         domains_self_service=tuple((dom.name, dom.self_service) for dom in settings.domains),
         default_domain=settings.default_domain, public_url=settings.public_url,
         sms_reset_delivery=settings.sms.reset_delivery,
-        link_ttl_seconds=settings.sms.link_ttl_seconds, voice_factor=d.voice_factor)
+        link_ttl_seconds=settings.sms.link_ttl_seconds, voice_factor=d.voice_factor,
+        password_allotment_seconds=d.password_allotment_seconds)
+
+
+def _contact(h: HelpdeskSettings, default: str, languages: tuple[str, ...]) -> Contact:
+    """Operator-written texts in the default language, with one variant per other language."""
+    texts = {key: getattr(h, key) for key in LOCALISED_HELPDESK_TEXTS}
+    return Contact(phone=h.phone, email=h.email,
+                   hours=localised(texts["hours"], default, default),
+                   registration_authority=localised(texts["registration_authority"], default,
+                                                    default),
+                   translations=tuple((lang, key, localised(value, lang, default))
+                                      for lang in languages if lang != default
+                                      for key, value in texts.items()))
 
 
 def redis_client(settings: Settings) -> redis.Redis:
@@ -129,12 +144,14 @@ def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
                                            settings.dialog.default_language)
     services = Services(
         settings=engine_settings(settings), directories=directories, captchas=captchas,
-        counters=counters, escalations=escalations, audit=_audit(settings, audit_stream, clock),
+        counters=counters, escalations=escalations,
+        audit=MeteredAudit(_audit(settings, audit_stream, clock), RedisMetrics(client, prefix)),
         clock=clock, hasher=hasher or Argon2AnswerHasher(),
         question_text=lambda qid, lang: catalogue.render(Message.of(qid), lang),
         password_links=RedisPasswordLinks(client, secret, prefix, clock=clock),
         deliverable=outbound.can_deliver,
-        sign_ins=RedisSignIns(client, secret, prefix))
+        sign_ins=RedisSignIns(client, secret, prefix),
+        languages=RedisLanguages(client, prefix))
     relays = RedisRelays(client, secret, prefix, clock=clock)
     engine = Engine(services, RedisSessionStore(client, prefix), relays=relays)
     return Application(engine, catalogue, client, directories, services, outbound, settings,
@@ -153,7 +170,8 @@ class AnnouncedEscalations:
     def raise_escalation(self, escalation: Escalation) -> str:
         ticket = self.inner.raise_escalation(escalation)
         self.outbound.dispatch(Notify("telegram", self.group_id, Message.of(
-            "helpdesk.new_escalation", ticket=ticket, reason=escalation.reason,
+            "helpdesk.new_escalation", ticket=ticket,
+            reason_msg="helpdesk.reason." + escalation.reason,
             channel=escalation.channel)), self.language)
         return ticket
 

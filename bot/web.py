@@ -10,7 +10,7 @@ Routes::
     POST /password/<token>           set the password (CSRF)        channels.web.password
     POST /password/<token>/rate      strength meter, JSON (CSRF)    channels.web.password
     /helpdesk/...                    agents' console                channels.helpdesk
-    GET  /healthz                    Redis reachable: 200, else 503
+    GET  /healthz                    Redis and every directory domain answer: 200, else 503
     GET  /metrics                    Prometheus text format
 
 No module-level app (STYLE.md habit 6): ``create_app(settings, application)`` for tests and
@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from flask import Blueprint, Flask, Response, request
 
+from bot.health import Health, HealthCheck
 from bot.helpdesk_app import register_helpdesk
 from bot.logging_setup import install_redaction
 from bot.services import Application
@@ -97,8 +97,8 @@ def _blueprints(settings: Settings, application: Application,
     site = PasswordSite(
         page=PasswordPage(application.services), catalogue=application.catalogue,
         dispatch=dispatch, csrf=CsrfGuard(secret, secure=settings.public_url.startswith(
-            "https://")), contact=_contact(settings), max_length=settings.password.max_length,
-        default_language=language)
+            "https://")), contact=application.services.settings.contact.params(),
+        max_length=settings.password.max_length, default_language=language)
     blueprints = [sms_blueprint(sms, signature, on_error),
                   voice_blueprint(voice, signature, on_error),
                   password_blueprint(site, on_error), _ops_blueprint(application, metrics)]
@@ -107,28 +107,34 @@ def _blueprints(settings: Settings, application: Application,
     return blueprints
 
 
-def _contact(settings: Settings) -> dict[str, str | int]:
-    h = settings.helpdesk
-    return {"phone": h.phone or "-", "email": h.email or "-",
-            "authority": h.registration_authority or h.phone or "-"}
-
-
 def _ops_blueprint(application: Application, metrics: RedisMetrics) -> Blueprint:
     blueprint = Blueprint("ops", __name__)
 
+    health = HealthCheck({"redis": application.redis.ping, **{
+        f"directory {name}": directory.ping
+        for name, directory in application.directories.items()}})
+
     @blueprint.get("/healthz")
-    def healthz() -> tuple[dict[str, str], int]:
-        try:
-            application.redis.ping()
-        except redis.RedisError:
-            return {"status": "unavailable", "redis": "down"}, 503
-        return {"status": "ok", "redis": "up"}, 200
+    def healthz() -> tuple[dict[str, object], int]:
+        state = health.check()
+        return _health_body(state, application), 200 if state.ok else 503
 
     @blueprint.get("/metrics")
     def prometheus() -> Response:
         return Response(metrics.render(), mimetype="text/plain; version=0.0.4")
 
     return blueprint
+
+
+def _health_body(health: Health, application: Application) -> dict[str, object]:
+    """``{"status", "redis", "directory": {domain: state}}``, and ``down`` naming what is."""
+    states = dict(health.states)
+    body: dict[str, object] = {
+        "status": "ok" if health.ok else "unavailable", "redis": states["redis"],
+        "directory": {name: states[f"directory {name}"] for name in application.directories}}
+    if not health.ok:
+        body["down"] = health.down
+    return body
 
 
 def _count_requests(app: Flask, metrics: RedisMetrics) -> None:

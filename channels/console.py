@@ -11,7 +11,9 @@ about reading and printing:
   ``help`` and ``language`` included, is sent as typed text for the engine to judge.
 - Blank lines are ignored, except right after an ``End``: the next line, blank or not, starts a
   new conversation with ``Event.start()``, and a non-blank line is then sent as the first
-  answer. So a script reads the same for every conversation it holds.
+  answer. So a script reads the same for every conversation it holds. If that start ends
+  the conversation at once (the service is unavailable), the line is not sent: one answer
+  per line, not the same refusal twice.
 - ``quit`` / ``exit`` (or end of input) leave with status 0; while a secret is expected, the
   line is always taken as the secret. Ctrl-C leaves with 130.
 - A secret answer is read with ``getpass`` (nothing echoes) when stdin is a terminal; from a pipe
@@ -23,7 +25,9 @@ about reading and printing:
   a decoy sends nothing, so "not sent" would tell an enrolled account from an unknown one.
   Only ``sspm demo`` passes senders that print (its throwaway users have no phones).
 - Language: when a ``Say`` or ``Ask`` carries the message ``language.changed`` with a
-  ``language`` parameter, the console renders in that language from that message on.
+  ``language`` parameter, the console renders in that language from that message on, until
+  the conversation ends: the next one starts in the configured language (the engine
+  remembers a person's choice, not this process).
 - If the engine raises, the person reads ``common.internal_error``; the exception goes to the
   log, never a traceback to the screen.
 """
@@ -33,7 +37,7 @@ from __future__ import annotations
 import getpass
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, TextIO, assert_never
 
@@ -103,6 +107,9 @@ class ConsoleChannel:
         self._key = ConversationKey(CHANNEL, sender)
         self._captcha_dir = captcha_dir
         self._language = normalise_language(language)
+        # Each conversation starts in the configured language: the last person's choice is
+        # theirs, remembered by the engine, not by this process (issue 12).
+        self._start_language = self._language
         self._read_secret = secret_reader or getpass.getpass
         self._deliver = deliver
         self._prompt = _Prompt()
@@ -130,8 +137,17 @@ class ConsoleChannel:
                 self._say(Message.of("common.goodbye"))
                 return 0
             if self._ended:
+                # The line opens the next conversation itself: "1" or "forgot" starts that
+                # flow at once, anything else gets the greeting, said once (issue 12).
                 self._ended = False
-                self._dispatch(Event.start(self._language))
+                self._language = self._start_language
+                self._prompt = _Prompt()
+                if not text.strip():
+                    self._dispatch(Event.start(self._language))
+                    continue
+                first = self._event_for(text)
+                self._dispatch(replace(first, language_hint=self._language))
+                continue
             if text.strip():
                 self._dispatch(self._event_for(text))
         return 0

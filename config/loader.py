@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from config.errors import ConfigError
+from config.errors import ConfigError, did_you_mean, raise_all
 from config.secret import Secret
 from config.settings import (
     CHANNEL_NAMES,
@@ -52,20 +52,50 @@ def load_settings(path: str | os.PathLike[str] | None = None,
 
 
 def settings_from_dict(raw: dict[str, Any]) -> Settings:
-    """Build ``Settings`` from plain data (a parsed TOML document)."""
+    """Build ``Settings`` from plain data (a parsed TOML document).
+
+    Every problem is collected before anything is raised, so one run lists them all.
+    """
     data = dict(raw)
-    domains = data.pop("domains", {})
-    channels = data.pop("channels", {})
-    if not isinstance(domains, dict):
-        raise ConfigError("domains", "must be a table of [domains.NAME] sections")
-    if not isinstance(channels, dict):
-        raise ConfigError("channels", "must be a table of [channels.NAME] sections")
-    data["domains"] = tuple(_build_domain(name, value) for name, value in domains.items())
-    data["channels"] = tuple(_build_channel(name, value) for name, value in channels.items())
+    errors: list[ConfigError] = []
+    domains = _sections(data.pop("domains", {}), "domains", errors)
+    channels = _sections(data.pop("channels", {}), "channels", errors)
+    data["domains"] = _built(domains, _build_domain, errors)
+    broken_domains = bool(errors)
+    data["channels"] = _built(channels, _build_channel, errors)
     data.setdefault("default_domain", DEFAULT_DOMAIN)
     if isinstance(data["default_domain"], str):
         data["default_domain"] = data["default_domain"].upper()
-    return build(Settings, data, "")
+    settings: Settings | None = None
+    try:
+        settings = build(Settings, data, "")
+    except ConfigError as exc:
+        # A domain that failed to build is missing here: "no domain named ..." would be noise.
+        errors += [e for e in exc.errors if not (broken_domains and e.key in _DOMAIN_KEYS)]
+    raise_all(errors)
+    assert settings is not None  # build() returned, or the errors were raised above
+    return settings
+
+
+_DOMAIN_KEYS = ("domains", "default_domain")
+
+
+def _sections(value: Any, key: str, errors: list[ConfigError]) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    errors.append(ConfigError(key, f"must be a table of [{key}.NAME] sections"))
+    return {}
+
+
+def _built(sections: dict[str, Any], builder: Any,
+           errors: list[ConfigError]) -> tuple[Any, ...]:
+    built = []
+    for name, value in sections.items():
+        try:
+            built.append(builder(name, value))
+        except ConfigError as exc:
+            errors.extend(exc.errors)
+    return tuple(built)
 
 
 def _read_file(path: str | os.PathLike[str] | None) -> dict[str, Any]:
@@ -132,7 +162,8 @@ def _build_domain(name: str, value: Any) -> DomainSettings:
 def _build_channel(name: str, value: Any) -> ChannelSettings:
     path = f"channels.{name}"
     if name not in CHANNEL_NAMES:
-        raise ConfigError(path, f"unknown channel (known: {', '.join(CHANNEL_NAMES)})")
+        raise ConfigError(path, f"unknown channel{did_you_mean(name, CHANNEL_NAMES)} "
+                                f"(known: {', '.join(CHANNEL_NAMES)})")
     if not isinstance(value, dict):
         raise ConfigError(path, "must be a table")
     return build(ChannelSettings, {**value, "name": name}, path)
@@ -142,27 +173,59 @@ T = typing.TypeVar("T")
 
 
 def build(cls: type[T], data: Any, path: str) -> T:
-    """Build dataclass ``cls`` from ``data``, rejecting unknown keys and wrong types."""
+    """Build dataclass ``cls`` from ``data``, rejecting unknown keys and wrong types; every
+    problem of this table and the tables inside it is raised at once."""
     if not isinstance(data, dict):
         raise ConfigError(path or cls.__name__, "must be a table")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    for key in data:
-        if key not in fields:
-            raise ConfigError(_join(path, key), "unknown key")
+    errors = [ConfigError(_join(path, key), "unknown key" + did_you_mean(key, fields))
+              for key in data if key not in fields]
     kwargs: dict[str, Any] = {}
     for name, spec in fields.items():
         key = _join(path, name)
         if name in data:
-            kwargs[name] = _convert(hints[name], data[name], key)
+            try:
+                kwargs[name] = _convert(hints[name], data[name], key)
+            except ConfigError as exc:
+                errors.extend(exc.errors)
         elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
-            raise ConfigError(key, "is required" + _env_hint(key))
+            errors.append(ConfigError(key, "is required" + _env_hint(key)))
+    if errors:
+        raise_all([*errors, *_rule_problems(cls, hints, kwargs, path, errors)])
     try:
         return cls(**kwargs)
     except ConfigError:
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(path or cls.__name__, str(exc)) from None
+
+
+def _rule_problems(cls: type[Any], hints: dict[str, Any], kwargs: dict[str, Any], path: str,
+                   errors: list[ConfigError]) -> list[ConfigError]:
+    """The table's own rules (``__post_init__``) on the values that did convert, defaults in
+    place of the others and stand-ins for missing ones, so a wrong or missing value does not
+    hide a rule broken elsewhere in the table. What is already reported is not repeated."""
+    reported = {e.key for e in errors}
+    trial = dict(kwargs)
+    for spec in dataclasses.fields(cls):
+        if _join(path, spec.name) in reported and spec.name not in trial \
+                and spec.default is dataclasses.MISSING \
+                and spec.default_factory is dataclasses.MISSING:
+            stand_in = _STAND_INS.get(hints[spec.name])
+            if stand_in is None:
+                return []  # the rules cannot be tried without it
+            trial[spec.name] = stand_in
+    try:
+        cls(**trial)
+    except ConfigError as exc:
+        return [e for e in exc.errors if e.key not in reported]
+    except (TypeError, ValueError):
+        return []
+    return []
+
+
+_STAND_INS: dict[Any, Any] = {str: "stand-in", Secret: Secret("stand-in-for-a-missing-secret")}
 
 
 def _env_hint(key: str) -> str:
@@ -210,7 +273,15 @@ def _convert_tuple(hint: Any, value: Any, key: str) -> tuple[Any, ...]:
     if not isinstance(value, list):
         raise ConfigError(key, "must be a list")
     (item_type, _ellipsis) = typing.get_args(hint)
-    return tuple(_convert(item_type, item, f"{key}[{i}]") for i, item in enumerate(value))
+    items: list[Any] = []
+    errors: list[ConfigError] = []
+    for i, item in enumerate(value):
+        try:
+            items.append(_convert(item_type, item, f"{key}[{i}]"))
+        except ConfigError as exc:
+            errors.extend(exc.errors)
+    raise_all(errors)
+    return tuple(items)
 
 
 def _expect(kind: Any, value: Any, key: str) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from config.errors import ConfigError
+from config.errors import ConfigError, raise_all
 from config.secret import Secret
 
 Dialect = Literal["openldap", "ad"]
@@ -58,19 +58,21 @@ class DomainSettings:
     attributes: AttributeNames = field(default_factory=AttributeNames)
 
     def __post_init__(self) -> None:
+        problems = _Problems()
         prefix = f"domains.{self.name}"
         if not self.url.startswith(("ldap://", "ldaps://", "ldapi://")):
-            raise ConfigError(f"{prefix}.url", "must start with ldap://, ldaps:// or ldapi://")
+            problems.add(f"{prefix}.url", "must start with ldap://, ldaps:// or ldapi://")
         if self.dialect not in ("openldap", "ad"):
-            raise ConfigError(f"{prefix}.dialect", "must be 'openldap' or 'ad'")
+            problems.add(f"{prefix}.dialect", "must be 'openldap' or 'ad'")
         for key in ("base_dn", "bind_dn"):
             if not getattr(self, key).strip():
-                raise ConfigError(f"{prefix}.{key}", "is required")
+                problems.add(f"{prefix}.{key}", "is required")
         if not self.bind_password:
-            raise ConfigError(f"{prefix}.bind_password", "is required (set it in the environment)")
-        _positive(f"{prefix}.connect_timeout", self.connect_timeout)
-        _positive(f"{prefix}.operation_timeout", self.operation_timeout)
-        _positive(f"{prefix}.pool_size", self.pool_size)
+            problems.add(f"{prefix}.bind_password", "is required (set it in the environment)")
+        problems.positive(f"{prefix}.connect_timeout", self.connect_timeout)
+        problems.positive(f"{prefix}.operation_timeout", self.operation_timeout)
+        problems.positive(f"{prefix}.pool_size", self.pool_size)
+        problems.raise_all()
 
     @property
     def search_base(self) -> str:
@@ -84,9 +86,11 @@ class RedisSettings:
     socket_timeout: float = 2.0
 
     def __post_init__(self) -> None:
+        problems = _Problems()
         if not self.url.reveal().startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError("redis.url", "must start with redis://, rediss:// or unix://")
-        _positive("redis.socket_timeout", self.socket_timeout)
+            problems.add("redis.url", "must start with redis://, rediss:// or unix://")
+        problems.positive("redis.socket_timeout", self.socket_timeout)
+        problems.raise_all()
 
 
 # Flood controls (DESIGN.md 5.3): they throttle the abuser, never the whole channel.
@@ -99,6 +103,8 @@ class DialogSettings:
     """The identity proof's clock and counts (DESIGN.md sections 2 and 5.1 to 5.3)."""
 
     time_allotment_seconds: int = 300
+    # The new-password step's own clock, started when the proof succeeds (issue 12).
+    password_allotment_seconds: int = 300
     idle_seconds: int = 120
     questions_enrolled: int = 3
     questions_asked: int = 2
@@ -124,23 +130,26 @@ class DialogSettings:
     binding_cooling_off_seconds: int = 86_400
 
     def __post_init__(self) -> None:
-        _positive("dialog.binding_cooling_off_seconds", self.binding_cooling_off_seconds)
-        for key in ("time_allotment_seconds", "idle_seconds", "questions_enrolled",
+        problems = _Problems()
+        problems.positive("dialog.binding_cooling_off_seconds", self.binding_cooling_off_seconds)
+        for key in ("time_allotment_seconds", "password_allotment_seconds", "idle_seconds",
+                    "questions_enrolled",
                     "questions_asked", "failure_limit", "failure_window_seconds",
                     "bind_failure_limit", "sender_rate_limit", "sender_rate_window_seconds",
                     "channel_rate_limit"):
-            _positive(f"dialog.{key}", getattr(self, key))
+            problems.positive(f"dialog.{key}", getattr(self, key))
         for key in _FLOOD_LIMITS:
-            _positive(f"dialog.{key}", getattr(self, key))
+            problems.positive(f"dialog.{key}", getattr(self, key))
         if self.idle_seconds > self.time_allotment_seconds:
-            raise ConfigError("dialog.idle_seconds", "must not exceed time_allotment_seconds")
+            problems.add("dialog.idle_seconds", "must not exceed time_allotment_seconds")
         if self.questions_asked > self.questions_enrolled:
-            raise ConfigError("dialog.questions_asked", "must not exceed questions_enrolled")
+            problems.add("dialog.questions_asked", "must not exceed questions_enrolled")
         if self.default_language not in self.languages:
-            raise ConfigError("dialog.default_language", f"must be one of {list(self.languages)}")
+            problems.add("dialog.default_language", f"must be one of {list(self.languages)}")
         unknown = set(self.languages) - {"en", "fr"}
         if unknown:
-            raise ConfigError("dialog.languages", f"no catalogue for {sorted(unknown)}")
+            problems.add("dialog.languages", f"no catalogue for {sorted(unknown)}")
+        problems.raise_all()
 
 
 @dataclass(frozen=True)
@@ -154,13 +163,35 @@ class PasswordSettings:
     temporary_length: int = 16
 
     def __post_init__(self) -> None:
-        _positive("password.min_length", self.min_length)
+        problems = _Problems()
+        problems.positive("password.min_length", self.min_length)
         if self.max_length < max(64, self.min_length):
-            raise ConfigError("password.max_length", "must allow at least 64 characters")
+            problems.add("password.max_length", "must allow at least 64 characters")
         if not 0 <= self.min_score <= 4:
-            raise ConfigError("password.min_score", "must be between 0 and 4")
+            problems.add("password.min_score", "must be between 0 and 4")
         if self.temporary_length < self.min_length:
-            raise ConfigError("password.temporary_length", "must be at least min_length")
+            problems.add("password.temporary_length", "must be at least min_length")
+        problems.raise_all()
+
+
+LOCALISED_HELPDESK_TEXTS = ("hours", "registration_authority")
+
+
+def localised(value: str | dict[str, str], language: str, default_language: str) -> str:
+    """``value`` in ``language``: a plain string is the same in every language; a table
+    falls back to the default language, then to any text it has."""
+    if isinstance(value, str):
+        return value
+    return value.get(language) or value.get(default_language) or next(iter(value.values()), "")
+
+
+def _check_localised(key: str, value: object) -> None:
+    if isinstance(value, str):
+        return
+    if not isinstance(value, dict) or not all(
+            isinstance(lang, str) and isinstance(text, str) for lang, text in value.items()):
+        raise ConfigError(key, "must be a string or a table of strings by language "
+                               '({ en = "...", fr = "..." })')
 
 
 @dataclass(frozen=True)
@@ -169,8 +200,10 @@ class HelpdeskSettings:
 
     phone: str = ""
     email: str = ""
-    hours: str = ""
-    registration_authority: str = ""
+    # Operator-written texts: a string, or one per language ({ en = "...", fr = "..." }) so
+    # a French text never embeds English words (issue 12). See ``localised``.
+    hours: str | dict[str, str] = ""
+    registration_authority: str | dict[str, str] = ""
     # The agents' console: members of this group (DN) in this domain may sign in.
     agents_group: str = ""
     agents_domain: str = ""
@@ -185,11 +218,15 @@ class HelpdeskSettings:
     membership_check_seconds: int = 60
 
     def __post_init__(self) -> None:
+        problems = _Problems()
+        for key in LOCALISED_HELPDESK_TEXTS:
+            _check_localised(f"helpdesk.{key}", getattr(self, key))
         for key in ("idle_timeout_seconds", "sign_in_failures_per_client",
                     "sign_in_client_window_seconds", "membership_check_seconds"):
-            _positive(f"helpdesk.{key}", getattr(self, key))
+            problems.positive(f"helpdesk.{key}", getattr(self, key))
         if self.membership_check_seconds > 60:
-            raise ConfigError("helpdesk.membership_check_seconds", "must be at most 60")
+            problems.add("helpdesk.membership_check_seconds", "must be at most 60")
+        problems.raise_all()
 
 
 @dataclass(frozen=True)
@@ -225,7 +262,9 @@ class SmsSettings:
     mms_captcha: bool = True
 
     def __post_init__(self) -> None:
-        _positive("sms.link_ttl_seconds", self.link_ttl_seconds)
+        problems = _Problems()
+        problems.positive("sms.link_ttl_seconds", self.link_ttl_seconds)
+        problems.raise_all()
 
 
 @dataclass(frozen=True)
@@ -237,8 +276,10 @@ class OutboundSettings:
     window_seconds: int = 3600
 
     def __post_init__(self) -> None:
+        problems = _Problems()
         for key in ("sms_per_destination", "calls_per_destination", "window_seconds"):
-            _positive(f"outbound.{key}", getattr(self, key))
+            problems.positive(f"outbound.{key}", getattr(self, key))
+        problems.raise_all()
 
 
 @dataclass(frozen=True)
@@ -271,14 +312,16 @@ class Settings:
     audit: AuditSettings = field(default_factory=AuditSettings)
 
     def __post_init__(self) -> None:
+        problems = _Problems()
         if len(self.secret_key.reveal()) < 16:
-            raise ConfigError("secret_key", "must be at least 16 characters (SSPM_SECRET_KEY)")
+            problems.add("secret_key", "must be at least 16 characters (SSPM_SECRET_KEY)")
         if not self.domains:
-            raise ConfigError("domains", "at least one domain is required")
-        if self.default_domain not in {d.name for d in self.domains}:
-            raise ConfigError("default_domain", f"no domain named {self.default_domain!r}")
+            problems.add("domains", "at least one domain is required")
+        elif self.default_domain not in {d.name for d in self.domains}:
+            problems.add("default_domain", f"no domain named {self.default_domain!r}")
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
-            raise ConfigError("public_url", "must start with http:// or https://")
+            problems.add("public_url", "must start with http:// or https://")
+        problems.raise_all()
 
     def domain(self, name: str | None = None) -> DomainSettings:
         wanted = (name or self.default_domain).upper()
@@ -297,3 +340,22 @@ class Settings:
 def _positive(key: str, value: float) -> None:
     if isinstance(value, bool) or value <= 0:
         raise ConfigError(key, "must be a positive number")
+
+
+class _Problems:
+    """Collects a section's problems, so one run names them all (issue 12)."""
+
+    def __init__(self) -> None:
+        self.errors: list[ConfigError] = []
+
+    def add(self, key: str, problem: str) -> None:
+        self.errors.append(ConfigError(key, problem))
+
+    def positive(self, key: str, value: float) -> None:
+        try:
+            _positive(key, value)
+        except ConfigError as exc:
+            self.errors.append(exc)
+
+    def raise_all(self) -> None:
+        raise_all(self.errors)

@@ -74,9 +74,10 @@ class Engine:
             return []
         now = self.services.clock.now()
         session, expired = self._load(str(key), now)
-        if session.started == 0.0 and not expired:
-            session.language = self._language(event)
         turn = Turn(self.services, key, event, session, now, self.sealer)
+        if session.started == 0.0 and not expired:
+            # The person's own choice first, then what the channel knows (issue 12).
+            session.language = turn.remembered_language() or self._language(event)
         language = session.language
         self._run(turn, expired)
         self._persist(str(key), turn)
@@ -97,7 +98,8 @@ class Engine:
         if isinstance(loaded, Lookup):
             return Session(started=0.0), loaded is Lookup.EXPIRED
         session = Session.from_record(loaded)
-        idle = now - session.last_seen > self.services.settings.idle_seconds
+        idle = session.idle_applies() and \
+            now - session.last_seen > self.services.settings.idle_seconds
         over = bool(session.deadline) and now > session.deadline
         if idle or over:
             return Session(language=session.language), True
@@ -111,13 +113,12 @@ class Engine:
     def _run(self, turn: Turn, expired: bool) -> None:
         event = turn.event
         if expired or turn.session.started == 0.0 or event.kind == "start":
-            fresh_words = turn.session.started == 0.0 and not expired
+            fresh_words = turn.session.started == 0.0 and not expired and event.kind != "start"
             turn.session.started = turn.now
             turn.session.data = {}
-            turn.say("session.expired" if expired else "menu.welcome")
-            if fresh_words and event.kind in ("text", "choice") and menu.is_menu_word(turn.text):
-                self._receive(turn)  # a first message like "forgot" starts that flow
+            if fresh_words and self._first_words(turn):
                 return
+            turn.say("session.expired" if expired else "menu.welcome")
             self._enter(turn, "menu:choose")
             return
         if event.kind == "timeout":
@@ -130,9 +131,38 @@ class Engine:
             return
         self._receive(turn)
 
+    def _first_words(self, turn: Turn) -> bool:
+        """A new conversation's first message, acted on once (issue 12: say it once).
+
+        A menu word or number (``forgot``, ``5``: people reply to the menu they last saw)
+        starts that entry with no greeting in front; ``cancel`` when nothing runs says so
+        and stops; another command works as it would at the menu. Anything else (``hello``)
+        gets the greeting and the menu, once. True when the message was handled.
+        """
+        if turn.event.kind not in ("text", "choice", "digits"):
+            return False
+        entry = menu.menu_entry(turn.text)
+        if entry is not None:
+            turn.session.state = "menu:choose"
+            self._go(turn, "menu:choose", menu.enter_entry(turn, entry))
+            return True
+        command = COMMANDS.get(turn.text.casefold()) if turn.event.kind != "digits" else None
+        if command is None or command == "menu":
+            return False
+        if command == "cancel":
+            turn.say("common.nothing_to_cancel")
+            turn.end()
+            return True
+        turn.session.state = "menu:choose"
+        if command == "help":
+            turn.say("menu.welcome")
+        self._command(turn, command)
+        return True
+
     def _command(self, turn: Turn, command: str) -> None:
         if command == "cancel":
-            turn.say("common.cancelled")
+            nothing_running = turn.session.state == "menu:choose"
+            turn.say("common.nothing_to_cancel" if nothing_running else "common.cancelled")
             turn.end()
         elif command == "menu":
             turn.session.data = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dialogs.password_quality import PasswordRules
 
@@ -23,17 +23,50 @@ class Contact:
     email: str = ""
     hours: str = ""
     registration_authority: str = ""
+    # Operator-written texts in other languages: (language, field, text), e.g. ("fr",
+    # "registration_authority", "le service informatique, bâtiment A"). The fields above are
+    # the default language's; a French text never embeds an English "building A" (issue 12).
+    translations: tuple[tuple[str, str, str], ...] = ()
 
     def params(self) -> dict[str, str | int]:
-        """The message parameters every "whom to contact" text uses."""
-        return {"phone": self.phone or "-", "email": self.email or "-",
-                "authority": self.registration_authority or self.phone or "-"}
+        """The message parameters every "whom to contact" text uses.
+
+        Texts embed ``{contact_msg}`` (every way to reach the help desk), ``{phone_msg}`` (the
+        one best way) and ``{authority_msg}`` (who checks an identity in person): each names
+        a ``contact.*`` message chosen from what is configured, so a person never reads an
+        empty contact such as "- (-)" (issue 12); the raw values come along for those texts.
+        """
+        both = self.phone and self.email
+        contact = "contact.phone_email" if both else self._one_way()
+        authority = "contact.authority" if self.registration_authority else \
+            "contact.authority_none"
+        return {"phone": self.phone, "email": self.email,
+                "authority": self.registration_authority, "contact_msg": contact,
+                "phone_msg": self._one_way(), "authority_msg": authority}
+
+    def in_language(self, language: str) -> Contact:
+        """This contact with its operator-written texts in ``language`` where given."""
+        chosen = {name: text for lang, name, text in self.translations
+                  if lang == language and name in ("hours", "registration_authority")}
+        if not chosen:
+            return self
+        return replace(self, hours=chosen.get("hours", self.hours),
+                       registration_authority=chosen.get("registration_authority",
+                                                         self.registration_authority))
+
+    def _one_way(self) -> str:
+        if self.phone:
+            return "contact.phone"
+        return "contact.email" if self.email else "contact.none"
 
 
 @dataclass(frozen=True)
 class EngineSettings:
     secret_key: bytes
     time_allotment_seconds: int = 300
+    # After a successful proof, choosing the new password gets its own clock: a person who
+    # proved quickly but thinks about the password must not redo the proof (issue 12).
+    password_allotment_seconds: int = 300
     idle_seconds: int = 120
     questions_enrolled: int = 3
     questions_asked: int = 2

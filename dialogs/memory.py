@@ -331,6 +331,23 @@ class MemorySignIns:
         return dn if dn and expires > self._clock.now() else None
 
 
+class MemoryLanguages:
+    """In-memory ``LanguagePreferences`` (``dialogs.languages``): key -> language, expiring."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._items = _Expiring(clock)
+        self._lock = threading.Lock()
+
+    def recall(self, key: str) -> str | None:
+        with self._lock:
+            value = self._items.get(key)
+        return str(value) if value is not None else None
+
+    def remember(self, key: str, language: str, ttl_seconds: int) -> None:
+        with self._lock:
+            self._items.put(key, language, ttl_seconds)
+
+
 class MemoryPasswordLinks:
     """In-memory ``PasswordLinks``: tokens kept only as keyed digests, single use, with TTL."""
 

@@ -38,6 +38,7 @@ from dialogs.directory_port import (
     PasswordExpired,
     PasswordRejected,
 )
+from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.events import ConversationKey
 from dialogs.flows.common import other_channel_notices
 from dialogs.messages import Message
@@ -48,7 +49,7 @@ from dialogs.password_quality import (
     confirm_matches,
     rules_summary,
 )
-from dialogs.ports import LinkGrant, LinkPurpose, PasswordLinks
+from dialogs.ports import Escalation, LinkGrant, LinkPurpose, PasswordLinks
 from dialogs.sealing import Sealer
 from dialogs.steps.password_link import UNKNOWN_LOGIN_MARK
 from dialogs.turn import Services
@@ -236,7 +237,7 @@ class PasswordPage:
             return self._problem(grant, Message.of("change.cannot_sign_in"))
         except PasswordExpired:
             self._audit(grant, "expired")
-            return self._stop(grant, Message.of("change.expired"))
+            return self._stop(grant, self._expired(grant, account))
         except AccountDisabled:
             self._audit(grant, "disabled")
             return self._stop(grant, Message.of("selfservice.disabled",
@@ -293,6 +294,19 @@ class PasswordPage:
         if links is None:
             raise DirectoryUnavailable("password links are not configured")
         return links
+
+    def _expired(self, grant: LinkGrant, account: Account) -> Message:
+        """As in the chat (``sign_in._expired``): "I forgot my password" needs an enrolment, so
+        a person who never enrolled gets a ticket and the help desk, not a dead end."""
+        record = EnrolmentRecord.from_json(account.enrolment)
+        if record is not None and len(record.questions) >= self.services.settings.questions_asked:
+            return Message.of("change.expired")
+        contact = self.services.settings.contact.in_language(grant.language).params()
+        ticket = self.services.escalations.raise_escalation(Escalation(
+            reason="expired_not_enrolled", channel=grant.channel, domain=grant.domain,
+            username=account.username, language=grant.language, contact=grant.sender,
+            created_at=self.services.clock.now()))
+        return Message.of("change.expired_not_enrolled", ticket=ticket, **contact)
 
     def _audit(self, grant: LinkGrant, result: str, **fields: str | int | bool) -> None:
         event = {"reset": "reset", "change": "change",

@@ -44,9 +44,33 @@ class SlapdInfo:
     workdir: Path
 
 
-def slapd_config(workdir: Path, service_dn: str = SERVICE_DN) -> str:
-    """slapd.conf: the service account has ``write`` (not ``manage``) on passwords, so
-    slapd itself enforces history and length on a reset (STACK-NOTES.md)."""
+def default_acl(service_dn: str = SERVICE_DN) -> str:
+    """The rights README.md tells an administrator to give: ``write`` (not ``manage``) on
+    passwords, so slapd itself enforces history and length on a reset (STACK-NOTES.md);
+    ``write`` on ``objectClass`` for the ``sspmEnrolled`` class; ``read`` on the rest."""
+    return f"""\
+access to attrs=userPassword
+  by dn.exact="{service_dn}" write
+  by self write
+  by anonymous auth
+  by * none
+access to attrs=sspmEnrolment
+  by dn.exact="{service_dn}" write
+  by * none
+access to attrs=pwdReset,pwdAccountLockedTime,objectClass
+  by dn.exact="{service_dn}" write
+  by self read
+  by * none
+access to *
+  by dn.exact="{service_dn}" read
+  by self read
+  by * none"""
+
+
+def slapd_config(workdir: Path, service_dn: str = SERVICE_DN, acl: str | None = None) -> str:
+    """slapd.conf; ``acl`` replaces the access rules (tests take a right away from the
+    service account to see ``sspm check`` name it)."""
+    acl = default_acl(service_dn) if acl is None else acl
     return f"""\
 include {SCHEMA_DIR}/core.schema
 include {SCHEMA_DIR}/cosine.schema
@@ -72,31 +96,17 @@ ppolicy_default "cn=default,ou=policies,{BASE_DN}"
 ppolicy_hash_cleartext
 ppolicy_use_lockout
 
-access to attrs=userPassword
-  by dn.exact="{service_dn}" write
-  by self write
-  by anonymous auth
-  by * none
-access to attrs=sspmEnrolment
-  by dn.exact="{service_dn}" write
-  by * none
-access to attrs=pwdReset,pwdAccountLockedTime,objectClass
-  by dn.exact="{service_dn}" write
-  by self read
-  by * none
-access to *
-  by dn.exact="{service_dn}" read
-  by self read
-  by * none
+{acl}
 """
 
 
 class LocalSlapd:
     """Start with ``start()``; stop with ``stop()`` (or use as a context manager)."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, *, acl: str | None = None) -> None:
         self.workdir = workdir
         self.port = port or free_port()
+        self.acl = acl  # None: default_acl()
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -129,7 +139,7 @@ class LocalSlapd:
     def _initialise(self, slapadd: str) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "data").mkdir()
-        (self.workdir / "slapd.conf").write_text(slapd_config(self.workdir))
+        (self.workdir / "slapd.conf").write_text(slapd_config(self.workdir, acl=self.acl))
         (self.workdir / "seed.ldif").write_text(seed_ldif())
         result = subprocess.run(
             [slapadd, "-q", "-f", str(self.workdir / "slapd.conf"), "-l",

@@ -35,11 +35,13 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from channels.catalogue import Catalogue
+from channels.helpdesk.people import add_people_routes
 from config.settings import HelpdeskSettings
 from dialogs.directory_port import DirectoryUnavailable
 from dialogs.helpdesk import Agent, Helpdesk, HelpdeskError
 from dialogs.helpdesk_access import AgentSignIn, SessionGate
 from dialogs.helpdesk_outbox import Outcome
+from dialogs.helpdesk_people import People
 from dialogs.messages import Message
 from dialogs.ports import StoreUnavailable
 
@@ -54,6 +56,7 @@ class HelpdeskDeps:
     catalogue: Catalogue
     settings: HelpdeskSettings
     clock: Callable[[], float] = time.time
+    people: People | None = None  # the people pages (find, enrolment, clear) when given
 
 
 def configure_cookies(app: Flask, secure: bool) -> None:
@@ -77,6 +80,22 @@ def create_blueprint(deps: HelpdeskDeps) -> Blueprint:
     @bp.app_template_global("t")
     def translate(message_id: str, **params: str | int) -> str:
         return deps.catalogue.render(Message.of(message_id, **params), _language())
+
+    @bp.app_template_global("reason_text")
+    def reason_text(reason: str) -> str:
+        """An escalation's reason in words; a reason no catalogue knows yet still reads."""
+        message_id = "helpdesk.reason." + reason
+        if deps.catalogue.knows(message_id):
+            return translate(message_id)
+        return translate("helpdesk.reason_other", reason=reason)
+
+    @bp.app_template_global("people_pages")
+    def people_pages() -> bool:
+        return deps.people is not None
+
+    @bp.app_template_filter("when")
+    def when(timestamp: float) -> str:
+        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
 
     @bp.app_template_global("csrf_token")
     def csrf_token() -> str:
@@ -187,6 +206,8 @@ def create_blueprint(deps: HelpdeskDeps) -> Blueprint:
         return redirect(back if back.startswith(request.host_url + "helpdesk/")
                         else url_for("helpdesk.queue"))
 
+    if deps.people is not None:
+        add_people_routes(bp, deps.people, signed_in)
     return bp
 
 

@@ -32,6 +32,7 @@ from dialogs.actions import (
     UseLanguage,
 )
 from dialogs.messages import Message, ParamValue
+from dialogs.turn import CLOCK_WARNING_SECONDS
 
 CHANNEL = "voice"
 GATHER_TIMEOUT_SECONDS = 6
@@ -110,6 +111,9 @@ class VoiceRenderer:
         labels = tuple(self._text(c.label, turn.language) for c in ask.choices)
         prompt = Prompt.of(ask, labels)
         target = self._gather(turn, prompt) if gather else turn.twiml
+        if ask.seconds_left is not None and ask.seconds_left < CLOCK_WARNING_SECONDS:
+            # A caller sees no countdown: the time left is said when it matters (issue 12).
+            self._say(turn, target, self._own("voice.time_left", turn.language), turn.language)
         self._say(turn, target, self._text(ask.message, turn.language), turn.language)
         for number, label in enumerate(labels, start=1):
             line = self._own("voice.choice", turn.language, label=label, number=number)

@@ -26,6 +26,8 @@ HELP = {
     "sspm_http_requests_total": "HTTP requests by route, method and status.",
     "sspm_turns_total": "Dialog engine turns by channel.",
     "sspm_errors_total": "Unexpected errors by channel.",
+    "sspm_events_total": "Audited events (reset, unlock, enrol, change, escalation, "
+                         "rate_limit, proof, captcha...) by channel and result.",
 }
 
 

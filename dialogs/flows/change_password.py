@@ -18,7 +18,7 @@ from dialogs.directory_port import (
     PasswordRejected,
 )
 from dialogs.flow import END, SAME, State, automatic
-from dialogs.flows.common import start_flow
+from dialogs.flows.common import notify_other_channels, start_flow
 from dialogs.steps.new_password import explain_rejection, new_password, start_new_password
 from dialogs.steps.password_link import link_possible, looked_up, password_typed_here, send_link
 from dialogs.steps.sign_in import check_current_password, take_login
@@ -42,7 +42,7 @@ def refuse_here(turn: Turn) -> str:
 
 
 def prompt_username(turn: Turn) -> None:
-    turn.ask("change.ask_username", countdown=True)
+    turn.ask("change.ask_username", countdown=True, notes=turn.login_notes())
 
 
 def receive_username(turn: Turn) -> str:
@@ -64,7 +64,6 @@ def receive_current(turn: Turn) -> str:
         return checked
     account, _outcome = checked  # a temporary (must-change) password is changed right here
     turn.data[SEALED_OLD] = turn.sealer.seal(turn.conversation, turn.event.text)
-    turn.session.deadline = turn.now + turn.settings.time_allotment_seconds
     return start_new_password(turn, "change:apply", account.personal_words)
 
 
@@ -86,6 +85,9 @@ def apply(turn: Turn) -> str:
     turn.data.pop(SEALED_OLD, None)
     turn.audit("change", "ok")
     turn.say("change.done")
+    # As after a reset (and as the password page does): whoever holds the other bound
+    # channels hears of it, so a change they did not make does not go unnoticed (issue 12).
+    notify_other_channels(turn, account, "notice.password_changed")
     return END
 
 

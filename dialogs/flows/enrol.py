@@ -27,6 +27,7 @@ from dialogs.steps.identify import audit_identity
 from dialogs.steps.password_link import link_possible, looked_up, password_typed_here, send_link
 from dialogs.steps.sign_in import check_current_password, take_login
 from dialogs.turn import Turn
+from dialogs.voice_pin import pin_problem
 
 SKIP_WORDS = ("skip", "passer", "none", "aucun")
 
@@ -39,7 +40,7 @@ def begin(turn: Turn) -> str:
 
 
 def prompt_username(turn: Turn) -> None:
-    turn.ask("enrol.ask_username", countdown=True)
+    turn.ask("enrol.ask_username", countdown=True, notes=turn.login_notes())
 
 
 def receive_username(turn: Turn) -> str:
@@ -263,12 +264,31 @@ def prompt_pin(turn: Turn) -> None:
 
 
 def receive_pin(turn: Turn) -> str:
+    """A PIN an attacker would try first is refused; a good one is typed twice (issue 12)."""
     turn.forget_secret_message()
     if turn.text.casefold() in SKIP_WORDS:
         return "enrol:save"
-    if not (turn.text.isdigit() and 4 <= len(turn.text) <= 8) or len(set(turn.text)) == 1:
-        turn.say("enrol.pin_invalid")
+    account = turn.account()
+    problem = pin_problem(turn.text, account.employee_number if account is not None else "")
+    if problem is not None:
+        turn.say(problem)
         return SAME
+    # Until confirmed, only a keyed digest bound to this conversation (like the answers).
+    turn.data["pending_pin"] = turn.sealer.keyed_digest("enrol-pin", turn.conversation,
+                                                        turn.text)
+    return "enrol:pin_again"
+
+
+def prompt_pin_again(turn: Turn) -> None:
+    turn.ask("enrol.ask_pin_again", secret_input=True, expect="digits")
+
+
+def receive_pin_again(turn: Turn) -> str:
+    turn.forget_secret_message()
+    digest = turn.sealer.keyed_digest("enrol-pin", turn.conversation, turn.text)
+    if not turn.sealer.digests_equal(digest, str(turn.data.pop("pending_pin", ""))):
+        turn.say("enrol.pins_differ")
+        return "enrol:pin"
     turn.data["pin"] = turn.services.hasher.hash(turn.text)
     return "enrol:save"
 
@@ -338,6 +358,7 @@ STATES = (
     State("enrol:answer_again", prompt_answer_again, receive_answer_again,
           ("enrol:answer", "enrol:question", "enrol:mobile")),
     State("enrol:mobile", prompt_mobile, receive_mobile, ("enrol:pin", SAME, END)),
-    State("enrol:pin", prompt_pin, receive_pin, ("enrol:save", SAME)),
+    State("enrol:pin", prompt_pin, receive_pin, ("enrol:pin_again", "enrol:save", SAME)),
+    State("enrol:pin_again", prompt_pin_again, receive_pin_again, ("enrol:pin", "enrol:save")),
     automatic("enrol:save", save, (END,)),
 )

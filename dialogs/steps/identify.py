@@ -76,7 +76,7 @@ def refuse_throttled(turn: Turn) -> str:
 # -- username ----------------------------------------------------------------------------------
 
 def prompt_username(turn: Turn) -> None:
-    turn.ask("proof.ask_username", countdown=True)
+    turn.ask("proof.ask_username", countdown=True, notes=turn.login_notes())
 
 
 def receive_username(turn: Turn) -> str:

@@ -69,7 +69,10 @@ def explain_rejection(turn: Turn, error: PasswordRejected) -> str:
 
 
 def start_new_password(turn: Turn, after: str, words: tuple[str, ...]) -> str:
+    """The proof (or the current password) passed: the password step gets its own clock, so
+    thinking about a good password never costs the proof again (issue 12)."""
     turn.data.update(after_password=after, personal_words=list(words), rules_shown=False)
+    turn.start_password_clock()
     return "password:new"
 
 

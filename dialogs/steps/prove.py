@@ -169,8 +169,7 @@ def verdict(turn: Turn) -> str:
     turn.data.update(proven=True, who_known=account.username)
     for key in ("questions", "answered", "answers_ok", "possession_ok", "code_tries"):
         turn.data.pop(key, None)
-    if record.language in turn.settings.languages:
-        turn.set_language(record.language)
+    turn.adopt_account_language(record.language)
     turn.audit("proof", "ok")
     return str(turn.data.get("after_proof", END))
 

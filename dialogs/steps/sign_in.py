@@ -15,6 +15,7 @@ from dialogs.directory_port import (
     InvalidCredentials,
     PasswordExpired,
 )
+from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.flow import END, SAME
 from dialogs.password_guesses import PasswordGuesses
 from dialogs.steps.identify import audit_identity, normalised_login, split_login
@@ -77,9 +78,7 @@ def check_current_password(turn: Turn, audit_event: str) -> tuple[Account, BindO
         turn.say("change.cannot_sign_in")
         return END if guesses.spent(directory.refresh(account)) else SAME
     except PasswordExpired:
-        turn.audit(audit_event, "expired")
-        turn.say("change.expired")
-        return END
+        return _expired(turn, audit_event, account)
     except AccountDisabled:
         turn.audit(audit_event, "disabled")
         turn.say("selfservice.disabled", **turn.contact_params())
@@ -89,6 +88,21 @@ def check_current_password(turn: Turn, audit_event: str) -> tuple[Account, BindO
                      who=audit_identity(turn, account.domain, login, account))
     turn.audit(audit_event, "ok", must_change=outcome is BindOutcome.MUST_CHANGE)
     return account, outcome
+
+
+def _expired(turn: Turn, audit_event: str, account: Account) -> str:
+    """The right password, but expired: "I forgot my password" needs an enrolment, so a
+    person who never enrolled is handed to the help desk instead of to a dead end (issue
+    12). Telling them is no enumeration: only the account's own password gets here."""
+    turn.audit(audit_event, "expired")
+    record = EnrolmentRecord.from_json(account.enrolment)
+    if record is not None and len(record.questions) >= turn.settings.questions_asked:
+        turn.say("change.expired")
+        return END
+    turn.data["who_known"] = account.username
+    ticket = turn.escalate("expired_not_enrolled")
+    turn.say("change.expired_not_enrolled", ticket=ticket, **turn.contact_params())
+    return END
 
 
 def _unknown_login(turn: Turn, audit_event: str) -> str:

@@ -109,6 +109,12 @@ def tickets_in(text: str) -> set[str]:
     return set(TICKET.findall(text))
 
 
+def ask_helpdesk(person: Texter) -> str:
+    """Ask for the help desk, then skip the one line the hand-over asks for (issue 12)."""
+    person.send("helpdesk")
+    return person.text(person.send("skip"))
+
+
 def test_no_flood_reaches_people_tickets_are_capped_per_sender_and_per_account(
         slapd: SlapdInfo, redis_url: str) -> None:
     # The defaults: 3 tickets per sender and hour, 5 per account and day.
@@ -117,13 +123,13 @@ def test_no_flood_reaches_people_tickets_are_capped_per_sender_and_per_account(
         helpdesk = Helpdesk(application.services, application.tickets, application.relays,
                             application.outbound)
         real = Texter(stack, "+15557770001")
-        real_ticket, = tickets_in(real.text(real.send("helpdesk")))
+        real_ticket, = tickets_in(ask_helpdesk(real))
 
         # One number asks for the help desk 60 times: 3 tickets, then the last one again.
         flooder = Texter(stack, number(1))
         given: list[set[str]] = []
         for _ in range(60):
-            reply = flooder.text(flooder.send("helpdesk"))
+            reply = ask_helpdesk(flooder)
             assert HELPDESK in reply or "555 0100" in reply, reply  # whom to contact, always
             given.append(tickets_in(reply))
         assert all(len(ticket) == 1 for ticket in given), given
@@ -138,7 +144,7 @@ def test_no_flood_reaches_people_tickets_are_capped_per_sender_and_per_account(
             person = Texter(stack, number(1000 + index))
             assert USERNAME_PROMPT in person.text(person.send("forgot"))
             person.send(spellings[index % len(spellings)])
-            reply = person.text(person.send("helpdesk"))
+            reply = ask_helpdesk(person)
             found = tickets_in(reply)
             assert len(found) == 1, reply
             about_alice |= found
@@ -151,7 +157,7 @@ def test_no_flood_reaches_people_tickets_are_capped_per_sender_and_per_account(
         assert len(announced) == len(raised) == 9
         # ...and real tickets, before and after the flood, stay in the console's queue.
         late = Texter(stack, "+15557770002")
-        late_ticket, = tickets_in(late.text(late.send("helpdesk")))
+        late_ticket, = tickets_in(ask_helpdesk(late))
         queue = [view.ticket for view in helpdesk.queue(limit=20)]
         assert real_ticket in queue and late_ticket in queue, queue
 
@@ -166,7 +172,7 @@ def test_no_flood_reaches_people_parallel_requests_about_one_account_stay_under_
             person.send("1001")  # alice's employee number
 
         def ask(person: Texter) -> str:
-            return person.text(person.send("helpdesk"))
+            return ask_helpdesk(person)
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             replies = list(pool.map(ask, people))

@@ -417,3 +417,22 @@ def test_no_password_is_ever_typed_into_an_sms_nor_said_on_the_phone(sms: SmsSta
     enrol.answer(digits=spoken.group(1).replace(", ", ""))
     assert "never said or typed here" in enrol.said(), enrol.said()
     assert enrol.response.find("Gather") is None
+
+
+def test_an_expired_password_never_enrolled_gets_the_help_desk_on_the_page(
+        sms: SmsStack, slapd: SlapdInfo) -> None:
+    """Issue 12, no dead ends: grace's password expired and she never enrolled, so "I forgot
+    my password" cannot help her; the page hands her to the help desk with a ticket."""
+    grace = demo_user("grace")
+    phone = Phone(sms, grace.mobile)
+    token = token_in(phone.start("3", "grace"))
+    client = sms.web.client()
+    _, csrf = open_page(client, token)
+    page = submit(client, token, csrf, current=grace.password, password=NEW_PASSWORD,
+                  confirm=NEW_PASSWORD)
+    text = page.get_data(as_text=True)
+    assert "I forgot my password" not in text, text
+    assert "no security questions are set up" in text and "ticket" in text, text
+    escalations = list(sms.web.application.services.escalations.recent(5))
+    assert escalations and escalations[0][1].reason == "expired_not_enrolled"
+    assert not binds(slapd, grace.dn, NEW_PASSWORD)  # nothing was changed

@@ -356,7 +356,8 @@ def test_end_prints_a_blank_line_and_the_next_line_starts_afresh(
                       [MENU], [say("t.done"), End()], [MENU], [say("t.done")])
     assert console.run() == 0
     kinds = [(e.kind, e.text) for e in console.engine.events]
-    assert kinds == [("start", ""), ("choice", "forgot"), ("start", ""), ("choice", "unlock")]
+    # The line after an end opens the next conversation itself (no second greeting first).
+    assert kinds == [("start", ""), ("choice", "forgot"), ("text", "2")]
     assert "" in console.lines
 
 
@@ -388,11 +389,15 @@ def test_language_changed_switches_the_rendering(catalogue: Catalogue, tmp_path:
     assert console.channel.language == "fr"
 
 
-def test_a_restart_carries_the_current_language(catalogue: Catalogue, tmp_path: Path) -> None:
+def test_a_restart_starts_in_the_configured_language(catalogue: Catalogue,
+                                                     tmp_path: Path) -> None:
+    """Issue 12: one person's French was the next person's greeting. The language of a
+    conversation ends with it; a person's own choice is the engine's to remember."""
     switch = Say(Message.of("language.changed", language="fr"))
     console = Console(catalogue, tmp_path, "x\ny\n", [MENU], [switch, End()])
     console.run()
-    assert console.engine.events[2] == Event.start("fr")
+    restart = console.engine.events[2]
+    assert (restart.kind, restart.text, restart.language_hint) == ("text", "y", "en")
 
 
 # -- faults ---------------------------------------------------------------------------------------
@@ -448,3 +453,14 @@ def test_a_scripted_forgot_password_transcript(catalogue: Catalogue, tmp_path: P
     assert [text for _action, text in console.delivered] == ["Your code is 493027"]
     assert not any("493027" in line for line in console.lines)
     assert "[04:40 left]" in console.lines
+
+
+def test_a_start_that_ends_at_once_does_not_also_answer_the_line(
+        catalogue: Catalogue, tmp_path: Path) -> None:
+    """The service is down: every start ends at once. One refusal per typed line, and the
+    typed line is not sent into a conversation that already ended (issue 12)."""
+    down: list[Action] = [say("t.done"), End()]
+    console = Console(catalogue, tmp_path, "hello\n1\n", down, down, down, down, down)
+    assert console.run() == 0
+    assert console.lines.count("Done: log in with your new password.") == 3
+    assert [event.kind for event in console.engine.events] == ["start", "text", "text"]

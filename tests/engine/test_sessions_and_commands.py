@@ -12,6 +12,7 @@ from bot.local_stack.enrolments import demo_answers
 from bot.outbound import PrintingSms
 from bot.services import Application
 from dialogs.events import ConversationKey, Event
+from dialogs.messages import Message
 from tests.directory.test_openldap import binds
 from tests.engine.console_person import ConsolePerson
 from tests.engine.conversation import Conversation, RecordingRenderer
@@ -128,6 +129,21 @@ def test_helpdesk_from_any_step_keeps_what_was_established(conversation: Convers
     prove_identity(c, "alice")
     assert c.asks("password.ask_new")
     c.say("helpdesk")
+    c.say("skip")  # issue 12: the hand-over asks for one line first
     assert c.said("helpdesk.handover") and c.ended()
     escalation = next(iter(app.services.escalations.recent(1)))[1]
     assert escalation.passed == ("identity_proof",) and escalation.username == "alice"
+
+
+def test_console_after_a_flow_ends_the_next_line_is_acted_on_once(app: Application,
+                                                                  tmp_path: object) -> None:
+    """Issue 12, say it once: after a flow ends, typing ``1`` starts 'forgot' at once, without
+    the greeting printed first; the greeting is printed once, at the very start."""
+    out = io.StringIO()
+    status = run_console(app, stdin=io.StringIO("cancel\n1\nquit\n"), stdout=out,
+                         stderr=io.StringIO(), captcha_dir=str(tmp_path))
+    text = out.getvalue()
+    greeting = app.catalogue.render(Message.of("menu.welcome"), "en")
+    assert status == 0
+    assert text.count(greeting) == 1, text
+    assert app.catalogue.render(Message.of("proof.ask_username"), "en") in text, text

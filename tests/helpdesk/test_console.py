@@ -32,10 +32,12 @@ def sign_in(client: FlaskClient, username: str, password: str) -> str:
     return response.headers.get("Location", "") or response.get_data(as_text=True)
 
 
-def escalate_from_telegram(app: Application, sender: str = "555123") -> str:
+def escalate_from_telegram(app: Application, sender: str = "555123",
+                           problem: str = "skip") -> str:
     key = ConversationKey("telegram", sender)
     app.engine.handle(key, Event.start())
     app.engine.handle(key, Event.chose("helpdesk"))
+    app.engine.handle(key, Event.typed(problem))  # "In one line, what is the problem?"
     return next(iter(app.services.escalations.recent(1)))[0]
 
 
@@ -95,7 +97,7 @@ def test_claim_relay_both_ways_and_assisted_unlock(flask_app: Flask, desk_app: A
     sign_in(client, *AGENT)
     ticket = escalate_from_telegram(desk_app, sender="555123")
     queue = client.get("/helpdesk/").get_data(as_text=True)
-    assert ticket in queue and "requested_by_person" in queue and "telegram" in queue
+    assert ticket in queue and "Asked for the help desk" in queue and "telegram" in queue
 
     act(client, ticket, "claim")
     page = act(client, ticket, "relay_start")
@@ -190,4 +192,4 @@ def test_new_escalations_are_announced_to_the_agents_group(
     finally:
         app.close()
     assert group.sent == [("-100200300",
-                           f"New escalation {ticket}: requested_by_person (telegram).")]
+                           f"New escalation {ticket}: Asked for the help desk (telegram).")]
