@@ -20,9 +20,10 @@ from channels.twilio.inputs import Prompt, sms_event
 from channels.twilio.media import MEDIA_PATH, CaptchaMedia
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.sms_render import SmsPart, SmsRenderer, SmsTurn, pack
-from channels.twilio.texts import own_text
+from channels.twilio.texts import channel_text
 from dialogs.actions import Notify, SendSms
 from dialogs.events import ConversationKey
+from dialogs.messages import Message
 
 CHANNEL = "sms"
 MAX_BODY = 1600  # Twilio's own limit for one inbound message
@@ -81,7 +82,8 @@ class SmsChannel:
 
     def unavailable(self) -> MessagingResponse:
         reply = MessagingResponse()
-        reply.message(own_text(self._catalogue, "common.internal_error", self._language))
+        reply.message(channel_text(self._catalogue, CHANNEL, Message.of("common.internal_error"),
+                                   self._language))
         return reply
 
 
