@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from typing import Protocol
 
+from captcha.image import fold_lookalikes
 from captcha.spoken import new_spoken_digits, normalise_spoken_attempt
 from captcha.store import CaptchaStore
 from dialogs.captcha_port import CaptchaKind, Challenge
@@ -34,10 +35,12 @@ class CaptchaService:
         renderer: ImageRenderer,
         store: CaptchaStore,
         ttl_seconds: int = 300,
-        length: int = 5,
+        length: int | None = None,
         spoken_length: int = 4,
     ) -> None:
-        if ttl_seconds < 1 or length < 1 or spoken_length < 1:
+        """``length=None`` lets the renderer vary the answer's length per picture (a fixed
+        count of glyphs helps a segmenter: issue 11)."""
+        if ttl_seconds < 1 or (length is not None and length < 1) or spoken_length < 1:
             raise ValueError("ttl_seconds, length and spoken_length must be at least 1")
         self._renderer = renderer
         self._store = store
@@ -68,6 +71,8 @@ class CaptchaService:
         """
         if challenge_id.startswith(_SPOKEN_PREFIX):
             attempt = normalise_spoken_attempt(attempt)
+        elif challenge_id.startswith(_IMAGE_PREFIX):
+            attempt = fold_lookalikes(attempt)
         return self._store.consume(challenge_id, conversation, attempt)
 
 

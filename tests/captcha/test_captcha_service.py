@@ -52,7 +52,7 @@ def test_image_challenge(service: CaptchaService, renderer: RecordingRenderer) -
     assert challenge.image_png is not None
     assert Image.open(io.BytesIO(challenge.image_png)).size == (200, 70)
     (text,) = renderer.texts
-    assert len(text) == 5 and set(text) <= set(ALPHABET)
+    assert 4 <= len(text) <= 6 and set(text) <= set(ALPHABET)  # the length varies (issue 11)
     assert service.check("conv", challenge.id, text.lower()) is True
     assert service.check("conv", challenge.id, text) is False  # single use
 
@@ -122,3 +122,15 @@ class _FixedDigitsStore(MemoryCaptchaStore):
 
     def put(self, challenge_id: str, conversation: str, answer: str, ttl_seconds: int) -> None:
         super().put(challenge_id, conversation, "1234", ttl_seconds)
+
+
+def test_a_reader_s_likely_misreading_still_counts(service: CaptchaService,
+                                                   renderer: RecordingRenderer) -> None:
+    """Issue 11: blind readers typed B for a crossed R, Y for a warped X, N for H, 3 for E.
+    None of those is in the alphabet, so an attempt is read with them folded back."""
+    challenge = service.new_challenge("conv", "image")
+    (text,) = renderer.texts
+    misread = text.replace("R", "B").replace("X", "y").replace("H", "N").replace("E", "3")
+    assert service.check("conv", challenge.id, misread) is True
+    other = service.new_challenge("conv", "image")
+    assert service.check("conv", other.id, "Z" * len(renderer.texts[-1])) is False
