@@ -86,7 +86,13 @@ def score(folder: Path, reading_files: list[Path]) -> None:
             misses.append((name, answer, got))
             if len(got) == len(answer):
                 confusions.update((a, g) for a, g in zip(answer, got, strict=True) if a != g)
-        print(f"{path.name}: {right}/{len(answers)} exact = {100 * right / len(answers):.1f} %")
+        from captcha.image import fold_lookalikes
+
+        accepted = sum(1 for name, answer in answers.items()
+                       if fold_lookalikes(normalise(readings.get(name, ""))) == normalise(answer))
+        print(f"{path.name}: {right}/{len(answers)} exact = {100 * right / len(answers):.1f} %; "
+              f"accepted by the service (look-alikes folded): {accepted}/{len(answers)} = "
+              f"{100 * accepted / len(answers):.1f} %")
         for name, answer, got in misses:
             print(f"  {name}: answer {answer}, read {got or '(nothing)'}")
         if confusions:
