@@ -28,6 +28,7 @@ from bot.redis_stores import (
     RedisSessionStore,
     RedisTickets,
 )
+from captcha.audio import AudioCaptchaRenderer
 from captcha.image import ImageCaptchaRenderer
 from captcha.service import CaptchaService
 from captcha.store import RedisCaptchaStore
@@ -75,7 +76,7 @@ def engine_settings(settings: Settings) -> EngineSettings:
         time_allotment_seconds=d.time_allotment_seconds, idle_seconds=d.idle_seconds,
         questions_enrolled=d.questions_enrolled, questions_asked=d.questions_asked,
         failure_limit=d.failure_limit, failure_window_seconds=d.failure_window_seconds,
-        bind_failure_limit=d.bind_failure_limit,
+        bind_failure_limit=d.bind_failure_limit, captcha_refreshes=d.captcha_refreshes,
         sender_rate_limit=d.sender_rate_limit,
         sender_rate_window_seconds=d.sender_rate_window_seconds,
         channel_rate_limit=d.channel_rate_limit, pressure_sender_limit=d.pressure_sender_limit,
@@ -121,6 +122,7 @@ def redis_client(settings: Settings) -> redis.Redis:
 def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
                       hasher: AnswerHasher | None = None, clock: Clock | None = None,
                       renderer: ImageCaptchaRenderer | None = None,
+                      audio_renderer: AudioCaptchaRenderer | None = None,
                       sms_sender: SmsSender | None = None,
                       telegram_sender: TelegramSender | None = None) -> Application:
     """Compose everything from ``settings``; the keyword arguments exist for tests."""
@@ -132,7 +134,11 @@ def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
     catalogue = Catalogue.load()
     captchas = CaptchaService(renderer or ImageCaptchaRenderer(),
                               RedisCaptchaStore(client, secret, prefix=prefix + "captcha:"),
-                              ttl_seconds=settings.dialog.time_allotment_seconds)
+                              ttl_seconds=settings.dialog.time_allotment_seconds,
+                              audio=audio_renderer or AudioCaptchaRenderer())
+    # The audio captcha's voices are synthesised once (seconds): now, off the first caller's
+    # turn. Without espeak-ng, audio is simply not offered and the pictures stay (issue 11).
+    captchas.warm_audio_in_background()
     counters = RedisCounters(client, prefix)
     outbound = Outbound(catalogue, counters, settings.outbound,
                         sms=sms_sender or _default_sms(settings),

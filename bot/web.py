@@ -78,7 +78,11 @@ def _blueprints(settings: Settings, application: Application,
     engine = CountedEngine(application.engine, metrics)
     records = ChannelRecords(application.redis, Sealer(secret), prefix,
                              settings.dialog.time_allotment_seconds)
-    media = CaptchaMedia(application.redis, secret, prefix) if settings.sms.mms_captcha else None
+    # Captcha media: MMS pictures and audio links on SMS, the audio a call plays (issue 11).
+    sms_media = settings.sms.mms_captcha
+    voice_media = settings.channel("voice").captcha
+    media = CaptchaMedia(application.redis, secret, prefix) \
+        if sms_media or voice_media else None
     language = settings.dialog.default_language
 
     def dispatch(action: SendSms | Notify, lang: str) -> bool:
@@ -88,12 +92,14 @@ def _blueprints(settings: Settings, application: Application,
         metrics.increment("sspm_errors_total", channel=channel)
         log.error("request failed", exc_info=exc, extra={"channel": channel})
 
-    sms = SmsChannel(engine, application.catalogue, records, media, dispatch,
+    sms = SmsChannel(engine, application.catalogue, records, media if sms_media else None,
+                     dispatch,
                      public_url=settings.public_url, language=language)
     voice = VoiceChannel(engine, application.catalogue, records, dispatch,
                          public_url=settings.public_url, language=language,
                          helpdesk_number=settings.helpdesk.phone,
-                         allow_transfer=application.outbound.allow_call)
+                         allow_transfer=application.outbound.allow_call,
+                         media=media if voice_media else None)
     site = PasswordSite(
         page=PasswordPage(application.services), catalogue=application.catalogue,
         dispatch=dispatch, csrf=CsrfGuard(secret, secure=settings.public_url.startswith(

@@ -246,26 +246,31 @@ class ConsoleChannel:
         self._prompt = _Prompt(ask.choices, ask.secret_input, ask.expect)
 
     def _show_captcha(self, show: ShowCaptcha) -> None:
+        """The picture or the sound is saved to a file whose path is printed; the prompt names
+        the words for another one (a menu number would read like an answer)."""
         self._say(show.message)
         self._show_countdown(show.seconds_left)
         challenge = show.challenge
         if challenge.image_png is not None:
-            path = self._save_captcha(challenge.image_png)
+            path = self._save_captcha(challenge.image_png, "png")
             self._say(Message.of("common.captcha_saved", path=str(path)))
+        if challenge.audio_wav is not None:
+            path = self._save_captcha(challenge.audio_wav, "wav")
+            self._say(Message.of("common.captcha_audio_saved", path=str(path)))
         if challenge.spoken_digits is not None:
             self._say(Message.of("common.captcha_spoken", digits=" ".join(challenge.spoken_digits)))
-        expect = "digits" if challenge.kind == "spoken" else "text"
+        expect = "digits" if challenge.kind in ("spoken", "audio") else "text"
         self._prompt = _Prompt(expect=expect)
 
     def _show_countdown(self, seconds_left: int | None) -> None:
         if seconds_left is not None:
             self._print(f"[{self._catalogue.countdown(seconds_left, self._language)}]")
 
-    def _save_captcha(self, png: bytes) -> Path:
+    def _save_captcha(self, data: bytes, extension: str) -> Path:
         self._captchas_shown += 1
         self._captcha_dir.mkdir(parents=True, exist_ok=True)
-        path = self._captcha_dir / f"captcha-{self._captchas_shown}.png"
-        path.write_bytes(png)
+        path = self._captcha_dir / f"captcha-{self._captchas_shown}.{extension}"
+        path.write_bytes(data)
         return path
 
     def _follow_language(self, message: Message) -> None:

@@ -98,6 +98,10 @@ _FLOOD_LIMITS = ("pressure_sender_limit", "tickets_per_sender", "tickets_sender_
                  "tickets_per_account", "tickets_account_window_seconds")
 
 
+# More new captchas than this per proof would let a script fish for an easy one (issue 11).
+MAX_CAPTCHA_REFRESHES = 20
+
+
 @dataclass(frozen=True)
 class DialogSettings:
     """The identity proof's clock and counts (DESIGN.md sections 2 and 5.1 to 5.3)."""
@@ -111,6 +115,9 @@ class DialogSettings:
     failure_limit: int = 5
     failure_window_seconds: int = 86_400
     bind_failure_limit: int = 2
+    # New captchas one proof may ask for ("new", "audio", a button) without losing a try;
+    # capped so a script cannot fish for an easy picture forever (issue 11).
+    captcha_refreshes: int = 5
     sender_rate_limit: int = 20
     sender_rate_window_seconds: int = 3_600
     channel_rate_limit: int = 2_000
@@ -140,6 +147,8 @@ class DialogSettings:
             problems.positive(f"dialog.{key}", getattr(self, key))
         for key in _FLOOD_LIMITS:
             problems.positive(f"dialog.{key}", getattr(self, key))
+        if not 0 <= self.captcha_refreshes <= MAX_CAPTCHA_REFRESHES:
+            problems.add("dialog.captcha_refreshes", f"must be 0 to {MAX_CAPTCHA_REFRESHES}")
         if self.idle_seconds > self.time_allotment_seconds:
             problems.add("dialog.idle_seconds", "must not exceed time_allotment_seconds")
         if self.questions_asked > self.questions_enrolled:

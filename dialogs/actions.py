@@ -47,9 +47,13 @@ class Ask:
 
 @dataclass(frozen=True)
 class ShowCaptcha:
+    """A challenge to show or play. ``choices`` (another one, listen instead) become buttons
+    under the picture where a channel has buttons; elsewhere the prompt names the words."""
+
     challenge: Challenge
     message: Message
     seconds_left: int | None = None
+    choices: tuple[Choice, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,11 @@
 Anti-automation only (DESIGN.md section 5.1): a captcha never proves identity.
 The expected answer is never kept in clear by an implementation; only a keyed hash,
 single use, with a TTL.
+
+Kinds (issue 11): ``image`` (a picture to read), ``audio`` (digits spoken by several voices over
+babble, as a WAV: the accessible alternative on every channel that shows pictures, and the
+voice channel's challenge), ``spoken`` (bare digits a voice channel reads with its own
+text-to-speech: only the fallback when audio cannot be rendered).
 """
 
 from __future__ import annotations
@@ -10,28 +15,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-CaptchaKind = Literal["image", "spoken"]
+CaptchaKind = Literal["image", "audio", "spoken"]
+
+
+class CaptchaKindUnavailable(Exception):
+    """``new_challenge`` cannot produce this kind now (audio without espeak-ng): offer another."""
 
 
 @dataclass(frozen=True)
 class Challenge:
-    """One captcha challenge, handed to a channel to show or say.
+    """One captcha challenge, handed to a channel to show, play or say.
 
-    ``image_png`` is set for image challenges; ``spoken_digits`` for spoken ones (the
-    digits a voice channel reads out, which the caller keys back in).
+    ``image_png`` is set for image challenges; ``audio_wav`` (mono 16-bit PCM) for audio ones;
+    ``spoken_digits`` for spoken ones (the digits a voice channel reads out, which the caller
+    keys back in). An audio challenge never carries its digits: no channel may say them.
     """
 
     id: str
     kind: CaptchaKind
     image_png: bytes | None = None
     spoken_digits: str | None = None
+    audio_wav: bytes | None = None
 
 
 class Captchas(Protocol):
     """Issues challenges and checks attempts; each challenge is single use."""
 
-    def new_challenge(self, conversation: str, kind: CaptchaKind) -> Challenge:
-        """Create a fresh challenge bound to ``conversation``."""
+    def new_challenge(self, conversation: str, kind: CaptchaKind,
+                      language: str = "en") -> Challenge:
+        """Create a fresh challenge bound to ``conversation`` (audio is spoken in ``language``).
+
+        Raises ``CaptchaKindUnavailable`` when ``kind`` cannot be produced now.
+        """
+        ...
+
+    def offers(self, kind: CaptchaKind) -> bool:
+        """Whether ``kind`` can be offered now (audio needs its renderer, ready)."""
         ...
 
     def check(self, conversation: str, challenge_id: str, attempt: str) -> bool:

@@ -89,6 +89,9 @@ class EngineSettings:
     # sane directory lockout threshold so the bot can never be used to lock an account.
     bind_failure_limit: int = 2
     captcha_attempts: int = 3
+    # New challenges a person may ask for in one proof ("new", "audio", a button) without it
+    # counting as a wrong answer; capped so a script cannot fish for an easy one (issue 11).
+    captcha_refreshes: int = 5
     code_attempts: int = 3
     code_digits: int = 6
     code_ttl_seconds: int = 600

@@ -5,7 +5,10 @@
   turn costs one message of the chat's ~1 message/s budget; an ``Ask``'s choices become an
   inline keyboard whose ``callback_data`` is the choice id; its countdown is the last line.
 - ``ShowCaptcha`` is a fresh photo with ``protect_content``; the caption is the prompt and the
-  countdown (and the turn's earlier texts when they fit in a caption).
+  countdown (and the turn's earlier texts when they fit in a caption); its choices (another
+  picture, listen instead) are an inline keyboard under it. An audio challenge is a voice
+  message (OGG/Opus, encoded in a thread), or the WAV as a document where no encoder is
+  installed, with the same caption and keyboard (issue 11).
 - A secret ``Say`` (a temporary password) is its own message, with ``protect_content``,
   deleted after the janitor's delay.
 - ``SendSms`` and ``Notify`` are rendered and handed to the ``outbound`` callable in a thread.
@@ -26,6 +29,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.types import Message as TelegramMessage
 
+from captcha.audio import AudioCaptchaUnavailable, to_ogg_opus
 from channels.catalogue import Catalogue, normalise_language
 from channels.telegram.housekeeping import SecretJanitor, SecretPrompts, delete_quietly
 from channels.telegram.ids import is_choice_id
@@ -156,13 +160,34 @@ class TurnRenderer:
         if len(SEPARATOR.join([*self._parts, *lines])) <= CAPTION_LIMIT:
             lines, self._parts = [*self._parts, *lines], []
         await self._flush()
-        png = show.challenge.image_png
-        if png is None:
-            self._parts.extend(lines)  # no picture to show: the prompt alone
+        caption = SEPARATOR.join(lines)[:CAPTION_LIMIT]
+        markup = keyboard(show.choices, self._render)
+        challenge = show.challenge
+        if challenge.image_png is not None:
+            await self._call(self._c.bot.send_photo(
+                chat_id=self._c.chat_id, reply_markup=markup, caption=caption,
+                photo=BufferedInputFile(challenge.image_png, filename="captcha.png"),
+                protect_content=True))
+        elif challenge.audio_wav is not None:
+            await self._send_audio(challenge.audio_wav, caption, markup)
+        else:
+            self._parts.extend(lines)  # nothing to show: the prompt alone
+            await self._flush(markup)
+
+    async def _send_audio(self, wav: bytes, caption: str,
+                          markup: InlineKeyboardMarkup | None) -> None:
+        """A voice message people play in place; the WAV as a file if Opus is unavailable."""
+        try:
+            ogg = await asyncio.to_thread(to_ogg_opus, wav)
+        except AudioCaptchaUnavailable:
+            logger.warning("no Opus encoder: audio captcha sent as a WAV document")
+            await self._call(self._c.bot.send_document(
+                chat_id=self._c.chat_id, document=BufferedInputFile(wav, filename="captcha.wav"),
+                caption=caption, reply_markup=markup, protect_content=True))
             return
-        await self._call(self._c.bot.send_photo(
-            chat_id=self._c.chat_id, photo=BufferedInputFile(png, filename="captcha.png"),
-            caption=SEPARATOR.join(lines)[:CAPTION_LIMIT], protect_content=True))
+        await self._call(self._c.bot.send_voice(
+            chat_id=self._c.chat_id, voice=BufferedInputFile(ogg, filename="captcha.ogg"),
+            caption=caption, reply_markup=markup, protect_content=True))
 
     # -- other channels ---------------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
-"""Captcha images for MMS: short-lived, single-use, signed media URLs.
+"""Captcha media (MMS images, audio challenges): short-lived, single-use, signed URLs.
 
-Twilio fetches an MMS's ``<Media>`` from our URL without a signature, so the URL itself is the
-credential: ``/twilio/media/<id>.<mac>``, where ``id`` is 144 random bits and ``mac`` an HMAC of
-it under the server's secret key (garbage is refused without touching Redis). The image is
-sealed in Redis with a short TTL and deleted by the first fetch (GETDEL): a second fetch is a
-404, and so is a fetch after the TTL.
+Twilio fetches an MMS's ``<Media>`` and a call's ``<Play>`` from our URL without a signature,
+and a person on SMS opens the audio link in a browser, so the URL itself is the credential:
+``/twilio/media/<id>.<mac>``, where ``id`` is 144 random bits and ``mac`` an HMAC of it under
+the server's secret key (garbage is refused without touching Redis). The media and its content
+type (``image/png``, ``audio/wav``) are sealed in Redis with a short TTL and deleted by the
+first fetch (GETDEL): a second fetch is a 404, and so is a fetch after the TTL.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 
 import redis
@@ -22,6 +24,8 @@ from dialogs.sealing import Sealer
 
 DEFAULT_TTL_SECONDS = 120
 MEDIA_PATH = "/twilio/media/"
+# What may be served: a stored type outside this list is served as nothing at all.
+CONTENT_TYPES = frozenset({"image/png", "audio/wav"})
 
 
 class CaptchaMedia:
@@ -33,16 +37,20 @@ class CaptchaMedia:
         self._prefix = prefix + "twilio:media:"
         self._ttl = ttl_seconds
 
-    def publish(self, png: bytes) -> str:
-        """Store ``png`` for one fetch; the token for its URL."""
+    def publish(self, data: bytes, content_type: str = "image/png") -> str:
+        """Store ``data`` for one fetch; the token for its URL."""
+        if content_type not in CONTENT_TYPES:
+            raise ValueError(f"unsupported media type {content_type!r}")
         ident = secrets.token_urlsafe(18)
-        sealed = self._sealer.seal("media:" + ident, base64.b64encode(png).decode("ascii"))
+        record = json.dumps({"type": content_type,
+                             "data": base64.b64encode(data).decode("ascii")})
+        sealed = self._sealer.seal("media:" + ident, record)
         with unavailable_on_redis_error():
             self._client.set(self._prefix + ident, sealed, ex=self._ttl)
         return f"{ident}.{self._mac(ident)}"
 
-    def take(self, token: str) -> bytes | None:
-        """The image, once; None for a forged, used or expired token."""
+    def take(self, token: str) -> tuple[bytes, str] | None:
+        """The media and its content type, once; None for a forged, used or expired token."""
         ident, _, mac = token.partition(".")
         if not ident or not hmac.compare_digest(mac.encode(), self._mac(ident).encode()):
             return None
@@ -52,7 +60,13 @@ class CaptchaMedia:
             return None
         text = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
         opened = self._sealer.open("media:" + ident, text)
-        return base64.b64decode(opened) if opened is not None else None
+        if opened is None:
+            return None
+        record = json.loads(opened)
+        content_type = str(record.get("type", ""))
+        if content_type not in CONTENT_TYPES:
+            return None
+        return base64.b64decode(str(record["data"])), content_type
 
     def _mac(self, ident: str) -> str:
         digest = hmac.new(self._mac_key, ident.encode(), hashlib.sha256).digest()
@@ -60,15 +74,16 @@ class CaptchaMedia:
 
 
 def media_blueprint(media: CaptchaMedia) -> Blueprint:
-    """``GET /twilio/media/<token>``: the captcha PNG once, then 404."""
+    """``GET /twilio/media/<token>``: the captcha picture or sound once, then 404."""
     blueprint = Blueprint("twilio_media", __name__)
 
     @blueprint.get(MEDIA_PATH + "<token>")
-    def captcha_image(token: str) -> Response:
-        png = media.take(token)
-        if png is None:
+    def captcha_media(token: str) -> Response:
+        taken = media.take(token)
+        if taken is None:
             abort(404)
-        response = Response(png, mimetype="image/png")
+        data, content_type = taken
+        response = Response(data, mimetype=content_type)
         response.headers["Cache-Control"] = "no-store"
         return response
 

@@ -2,7 +2,9 @@
 
 Verify (signature, before this view runs) → parse (the last prompt maps "2" to a choice) →
 ``engine.handle`` → render. A retried ``MessageSid`` is processed once: the engine returns no
-action and the reply is empty. A captcha goes out as an MMS image from a single-use URL.
+action and the reply is empty. A captcha goes out as an MMS image from a single-use URL; an
+audio captcha as a link to a single-use WAV ("Listen: <url>") in a message of its own, since
+MMS audio is patchy across carriers and handsets (issue 11).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from channels.twilio.inputs import Prompt, sms_event
 from channels.twilio.media import MEDIA_PATH, CaptchaMedia
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.sms_render import SmsPart, SmsRenderer, SmsTurn, pack
-from channels.twilio.texts import channel_text
+from channels.twilio.texts import channel_text, own_text
 from dialogs.actions import Notify, SendSms
 from dialogs.events import ConversationKey
 from dialogs.messages import Message
@@ -60,6 +62,9 @@ class SmsChannel:
         reply = MessagingResponse()
         texts: list[str] = []
         for part in turn.parts:
+            if part.audio_wav is not None:
+                texts += [part.text, *self._listen(part.audio_wav, part.language)]
+                continue
             if part.image_png is None:
                 texts.append(part.text)
                 continue
@@ -68,6 +73,13 @@ class SmsChannel:
             self._add_media(reply, part)
         self._add_texts(reply, texts)
         return reply
+
+    def _listen(self, wav: bytes, language: str) -> list[str]:
+        """The audio challenge's link, once, as its own text (packed if it fits)."""
+        if self._media is None:
+            return []
+        url = self._base + MEDIA_PATH + self._media.publish(wav, "audio/wav")
+        return [own_text(self._catalogue, "sms.captcha_listen", language, url=url)]
 
     @staticmethod
     def _add_texts(reply: MessagingResponse, texts: list[str]) -> None:

@@ -1,7 +1,9 @@
 """Actions → the texts of one SMS reply (pure: no I/O).
 
 Numbered menus ("1 Forgot password"), the countdown after a proof prompt, the captcha as an
-image for MMS. Texts are packed into as few messages as fit one segment each; a text too long
+image for MMS, or as a sound the channel links to (``audio_wav``). A captcha's choices are not
+numbered: its prompt names the words (NEW, AUDIO), which keeps it in one segment. Texts are
+packed into as few messages as fit one segment each; a text too long
 for one segment goes alone (DESIGN.md 2: SMS).
 """
 
@@ -34,6 +36,8 @@ CHANNEL = "sms"
 class SmsPart:
     text: str
     image_png: bytes | None = None
+    audio_wav: bytes | None = None
+    language: str = "en"  # of the texts the channel adds (the audio link's)
 
 
 @dataclass
@@ -70,7 +74,9 @@ class SmsRenderer:
                 turn.prompt = Prompt.of(action)
             case ShowCaptcha():
                 text = self._with_countdown(action.message, action.seconds_left, language)
-                turn.parts.append(SmsPart(text, action.challenge.image_png))
+                challenge = action.challenge
+                turn.parts.append(SmsPart(text, challenge.image_png, challenge.audio_wav,
+                                          language))
                 turn.prompt = Prompt.of(action)
             case SendSms() | Notify():
                 turn.outbound.append((action, language))

@@ -25,6 +25,7 @@ from channels.catalogue import Catalogue, normalise_language
 from channels.console import DialogEngine
 from channels.twilio.calls import ChannelRecords
 from channels.twilio.inputs import Prompt, voice_event
+from channels.twilio.media import MEDIA_PATH, CaptchaMedia
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.texts import own_text
 from channels.twilio.voice_render import VOICES, VoiceRenderer
@@ -48,8 +49,10 @@ class VoiceChannel:
 
     def __init__(self, engine: DialogEngine, catalogue: Catalogue, records: ChannelRecords,
                  dispatch: Dispatch, *, public_url: str, language: str,
-                 helpdesk_number: str, allow_transfer: AllowTransfer) -> None:
+                 helpdesk_number: str, allow_transfer: AllowTransfer,
+                 media: CaptchaMedia | None = None) -> None:
         self._engine = engine
+        self._media = media
         self._catalogue = catalogue
         self._records = records
         self._dispatch = dispatch
@@ -120,7 +123,8 @@ class VoiceChannel:
         transfer = any(isinstance(action, TransferToHelpdesk) for action in actions)
         dial_allowed = not transfer or self._allow_transfer(str(record.get("caller", "")))
         renderer = VoiceRenderer(self._catalogue, str(record.get("language", self._language)),
-                                 url, self._helpdesk, dial_allowed=dial_allowed)
+                                 url, self._helpdesk, dial_allowed=dial_allowed,
+                                 publish=self._publish if self._media is not None else None)
         turn = renderer.render(actions, before)
         for action, language in turn.outbound:
             self._dispatch(action, language)
@@ -130,6 +134,11 @@ class VoiceChannel:
         record.update(step=next_step, language=turn.language, twiml=xml)
         self._records.save(KIND, call_sid, record)
         return xml
+
+    def _publish(self, wav: bytes) -> str:
+        """The audio captcha at a single-use URL for ``<Play>``."""
+        assert self._media is not None
+        return self._base + MEDIA_PATH + self._media.publish(wav, "audio/wav")
 
     def _replay(self, record: dict[str, Any]) -> str:
         stored = record.get("twiml")

@@ -3,7 +3,11 @@
 Says are spoken in the conversation's language (English or French voice); the last question
 of the turn becomes a ``<Gather input="dtmf speech">`` that posts to the next step, with
 ``numDigits`` where the number of keys is known (a menu, the spoken captcha) and the caller
-may barge in. The spoken captcha is read digit by digit, twice. A hand-over says the ticket
+may barge in. The captcha is our audio challenge (issue 11: digits in several voices over
+babble, which speech recognisers stumble on), ``<Play>``ed twice inside the ``<Gather>`` from
+single-use URLs (``publish``), so the caller keys in while listening; its length varies (4 to
+6), so the caller ends with hash. Only when audio cannot be rendered are bare digits read with
+the TTS voice (the fallback), digit by digit, twice. A hand-over says the ticket
 and ``<Dial>``s the help desk, unless the caller's transfers are capped (``dial_allowed``,
 decided by the channel's limit check): then it says to call the help desk directly; the end
 of a conversation hangs up.
@@ -11,6 +15,8 @@ of a conversation hangs up.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -36,6 +42,12 @@ from dialogs.turn import CLOCK_WARNING_SECONDS
 
 CHANNEL = "voice"
 GATHER_TIMEOUT_SECONDS = 6
+AUDIO_PLAYS = 2
+
+Publish = Callable[[bytes], str]
+"""A WAV → the public single-use URL Twilio fetches it from (``CaptchaMedia``)."""
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,8 +78,10 @@ class VoiceRenderer:
     """Renders one turn; ``action_url`` is where the caller's answer goes (the next step)."""
 
     def __init__(self, catalogue: Catalogue, language: str, action_url: str,
-                 helpdesk_number: str, *, dial_allowed: bool = True) -> None:
+                 helpdesk_number: str, *, dial_allowed: bool = True,
+                 publish: Publish | None = None) -> None:
         self._catalogue = catalogue
+        self._publish = publish
         self._dial_allowed = dial_allowed
         self._language = normalise_language(language)
         self._action_url = action_url
@@ -125,11 +139,26 @@ class VoiceRenderer:
         prompt = Prompt.of(show)
         target = self._gather(turn, prompt) if gather else turn.twiml
         self._say(turn, target, self._text(show.message, turn.language), turn.language)
-        digits = ", ".join(show.challenge.spoken_digits or "")
-        line = self._own("voice.captcha_digits", turn.language, digits=digits)
-        self._say(turn, target, line, turn.language, loop=2)
+        wav = show.challenge.audio_wav
+        if wav is not None:
+            self._play(turn, target, wav)
+        elif show.challenge.spoken_digits:
+            digits = ", ".join(show.challenge.spoken_digits)
+            line = self._own("voice.captcha_digits", turn.language, digits=digits)
+            self._say(turn, target, line, turn.language, loop=2)
         if gather:
             turn.prompt = prompt
+
+    def _play(self, turn: VoiceTurn, target: VoiceResponse | Gather, wav: bytes) -> None:
+        """Each play from its own single-use URL (a URL serves once, whoever fetches it)."""
+        if self._publish is None:
+            logger.error("audio captcha without a media store: nothing to play")
+            return
+        for number in range(AUDIO_PLAYS):
+            if number:
+                self._say(turn, target, self._own("voice.captcha_again", turn.language),
+                          turn.language)
+            target.play(self._publish(wav))
 
     def _gather(self, turn: VoiceTurn, prompt: Prompt) -> Gather:
         keys = prompt.digits or (1 if prompt.choices and len(prompt.choices) <= 9 else None)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from dialogs.actions import ShowCaptcha
-from dialogs.captcha_port import CaptchaKind
+from dialogs.actions import Choice, ShowCaptcha
+from dialogs.captcha_port import CaptchaKind, CaptchaKindUnavailable, Challenge
 from dialogs.directory_port import Account
 from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.flow import END, SAME, State
@@ -127,16 +127,59 @@ def choose_questions(turn: Turn, account: Account | None) -> None:
 
 
 # -- captcha -----------------------------------------------------------------------------------
+#
+# Issue 11. A person who cannot read a picture asks for another one, or to listen instead
+# (a button on Telegram, a word elsewhere), without losing a try: only wrong answers count
+# (``captcha_attempts``). Every new challenge that is not the answer to a wrong one counts
+# as a refresh, however it was asked for (a word, a button, "help", a timeout, a language
+# change), and refreshes are capped (``captcha_refreshes``) so a script cannot fish for an
+# easy picture forever. Past the cap the challenge outstanding stays the one to answer.
+
+CAPTCHA_NEW = "captcha.new"
+CAPTCHA_AUDIO = "captcha.audio"
+CAPTCHA_IMAGE = "captcha.image"
+# The words per request; a button's id is its request. No answer spells one of them: pictures
+# use the letters ACEHKRX only, audio answers are digits.
+CAPTCHA_WORDS = {
+    CAPTCHA_NEW: frozenset({"new", "another", "other", "refresh", "nouvelle", "nouveau",
+                            "autre"}),
+    CAPTCHA_AUDIO: frozenset({"audio", "listen", "sound", "écouter", "ecouter", "son"}),
+    CAPTCHA_IMAGE: frozenset({"picture", "image", "photo"}),
+}
+
+
+def captcha_request(text: str) -> str | None:
+    """``CAPTCHA_NEW``/``_AUDIO``/``_IMAGE`` when ``text`` asks for another challenge."""
+    word = text.strip().strip(".!").casefold()
+    if word in CAPTCHA_WORDS:
+        return word
+    return next((request for request, words in CAPTCHA_WORDS.items() if word in words), None)
+
 
 def prompt_captcha(turn: Turn) -> None:
-    kind: CaptchaKind = "spoken" if turn.key.channel == "voice" else "image"
-    challenge = turn.services.captchas.new_challenge(turn.conversation, kind)
-    turn.data["captcha_id"] = challenge.id
-    prompt = "captcha.ask_spoken" if kind == "spoken" else "captcha.ask_image"
-    turn.actions.append(ShowCaptcha(challenge, Message.of(prompt), turn.seconds_left()))
+    if turn.data.get("captcha_id"):
+        # Entered again with a challenge outstanding: a new one is a refresh, if any is left.
+        hold = bool(turn.data.pop("captcha_hold", False))
+        if hold or not _refresh_left(turn):
+            _ask_outstanding(turn, "captcha.answer_shown" if hold else "captcha.no_more_new")
+            return
+        turn.data["captcha_refreshes"] = int(turn.data.get("captcha_refreshes", 0)) + 1
+    wanted = _kind(turn.data.pop("captcha_next", None) or turn.data.get("captcha_kind")
+                   or _default_kind(turn))
+    challenge = _new_challenge(turn, wanted)
+    turn.data.update(captcha_id=challenge.id, captcha_kind=challenge.kind)
+    turn.actions.append(ShowCaptcha(challenge, _captcha_prompt(turn, challenge.kind),
+                                    turn.seconds_left(), _captcha_choices(turn, challenge.kind)))
 
 
 def receive_captcha(turn: Turn) -> str:
+    request = captcha_request(turn.text) if turn.event.kind in ("text", "choice") else None
+    if request is not None:
+        return _request_captcha(turn, request)
+    if turn.event.kind == "choice":
+        turn.say("common.stale_choice")
+        turn.data["captcha_hold"] = True
+        return SAME
     challenge_id = str(turn.data.pop("captcha_id", ""))
     solved = bool(challenge_id) and turn.services.captchas.check(
         turn.conversation, challenge_id, turn.text)
@@ -152,9 +195,93 @@ def receive_captcha(turn: Turn) -> str:
     return SAME
 
 
+def _request_captcha(turn: Turn, request: str) -> str:
+    """Another challenge, or listening instead: never a wrong answer (prompt_captcha counts)."""
+    current = str(turn.data.get("captcha_kind", "image"))
+    wanted = {CAPTCHA_AUDIO: "audio", CAPTCHA_IMAGE: "image"}.get(request, current)
+    if wanted == "audio" and not turn.services.captchas.offers("audio"):
+        turn.say("captcha.audio_unavailable")
+        turn.data["captcha_hold"] = True
+        return SAME
+    if turn.key.channel == "voice" and wanted == "image":
+        wanted = current  # nothing to show on a call
+    turn.audit("captcha", "refresh", kind=wanted)
+    turn.data["captcha_next"] = wanted
+    return SAME
+
+
+def _default_kind(turn: Turn) -> CaptchaKind:
+    """Voice callers hear our audio challenge; everyone else first sees a picture."""
+    return "audio" if turn.key.channel == "voice" else "image"
+
+
+def _new_challenge(turn: Turn, kind: CaptchaKind) -> Challenge:
+    """``kind``, or its fallback when audio cannot be rendered now (never a crash): spoken
+    digits on a call, the picture elsewhere."""
+    captchas = turn.services.captchas
+    try:
+        return captchas.new_challenge(turn.conversation, kind, turn.session.language)
+    except CaptchaKindUnavailable:
+        if kind != "audio":
+            raise
+        if turn.key.channel == "voice":
+            return captchas.new_challenge(turn.conversation, "spoken", turn.session.language)
+        turn.say("captcha.audio_unavailable")
+        return captchas.new_challenge(turn.conversation, "image", turn.session.language)
+
+
+def _kind(value: object) -> CaptchaKind:
+    """The kind remembered in the session (JSON), checked."""
+    if value == "audio":
+        return "audio"
+    return "spoken" if value == "spoken" else "image"
+
+
+def _refresh_left(turn: Turn) -> bool:
+    return int(turn.data.get("captcha_refreshes", 0)) < turn.settings.captcha_refreshes
+
+
+def _tries_left(turn: Turn) -> int:
+    return max(1, turn.settings.captcha_attempts - int(turn.data.get("captcha_fails", 0)))
+
+
+def _captcha_prompt(turn: Turn, kind: CaptchaKind) -> Message:
+    """The prompt states the allowance: tries left, and what else may be asked for."""
+    if not _refresh_left(turn):
+        options = "captcha.options.none"
+    elif kind == "audio":
+        options = "captcha.options.audio"
+    elif turn.services.captchas.offers("audio"):
+        options = "captcha.options.image_audio"
+    else:
+        options = "captcha.options.image"
+    return Message.of(f"captcha.ask_{kind}", tries=_tries_left(turn), options_msg=options)
+
+
+def _captcha_choices(turn: Turn, kind: CaptchaKind) -> tuple[Choice, ...]:
+    """Buttons under the challenge (Telegram); none once the refreshes are spent."""
+    if turn.key.channel == "voice" or not _refresh_left(turn):
+        return ()
+    if kind == "audio":
+        return (Choice(CAPTCHA_NEW, Message.of("captcha.choice.new_audio")),
+                Choice(CAPTCHA_IMAGE, Message.of("captcha.choice.image")))
+    choices = [Choice(CAPTCHA_NEW, Message.of("captcha.choice.new_image"))]
+    if turn.services.captchas.offers("audio"):
+        choices.append(Choice(CAPTCHA_AUDIO, Message.of("captcha.choice.audio")))
+    return tuple(choices)
+
+
+def _ask_outstanding(turn: Turn, message_id: str) -> None:
+    """No new challenge: the one outstanding is still the one to answer."""
+    kind = str(turn.data.get("captcha_kind", "image"))
+    turn.ask(message_id, tries=_tries_left(turn),
+             expect="digits" if kind in ("audio", "spoken") else "text")
+
+
 STATES = (
     State("proof:username", prompt_username, receive_username,
           ("proof:captcha", "proof:answer", SAME, END), countdown=True),
     State("proof:captcha", prompt_captcha, receive_captcha,
-          ("proof:answer", "change:current", "enrol:password", SAME, END), countdown=True),
+          ("proof:answer", "change:current", "enrol:password", SAME, END), countdown=True,
+          takes_choice=True),
 )

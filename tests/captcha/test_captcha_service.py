@@ -134,3 +134,42 @@ def test_a_reader_s_likely_misreading_still_counts(service: CaptchaService,
     assert service.check("conv", challenge.id, misread) is True
     other = service.new_challenge("conv", "image")
     assert service.check("conv", other.id, "Z" * len(renderer.texts[-1])) is False
+
+
+# -- audio (issue 11) ----------------------------------------------------------------------------
+
+
+def test_audio_challenge_is_a_wav_answered_in_digits_or_number_words() -> None:
+    from tests.engine.conversation import recording_audio
+
+    audio = recording_audio()
+    service = CaptchaService(RecordingRenderer(), MemoryCaptchaStore(KEY), audio=audio)
+    assert service.offers("audio") and service.offers("image")
+    challenge = service.new_challenge("conv", "audio", "fr")
+    assert challenge.kind == "audio" and challenge.id.startswith("a.")
+    assert challenge.audio_wav is not None and challenge.audio_wav.startswith(b"RIFF")
+    assert challenge.spoken_digits is None and challenge.image_png is None
+    answer = audio.last_answer
+    assert 4 <= len(answer) <= 6
+    words = ("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf")
+    assert service.check("conv", challenge.id, " ".join(words[int(d)] for d in answer))
+    other = service.new_challenge("conv", "audio")  # the two-argument call still works
+    assert service.check("conv", other.id, audio.last_answer + "#")
+
+
+def test_without_espeak_audio_is_not_offered_and_never_crashes() -> None:
+    from captcha.audio import AudioCaptchaRenderer
+    from dialogs.captcha_port import CaptchaKindUnavailable
+
+    missing = AudioCaptchaRenderer(espeak="espeak-ng-not-installed")
+    service = CaptchaService(RecordingRenderer(), MemoryCaptchaStore(KEY), audio=missing)
+    with pytest.raises(CaptchaKindUnavailable):
+        service.new_challenge("conv", "audio")
+    assert not service.offers("audio")
+    assert service.new_challenge("conv", "image").image_png is not None
+    warmed = CaptchaService(RecordingRenderer(), MemoryCaptchaStore(KEY), audio=missing)
+    warming = warmed.warm_audio_in_background()
+    assert warming is not None
+    warming.join(timeout=30)
+    assert not warmed.offers("audio")  # the start-up warm-up found no espeak-ng
+    assert CaptchaService(RecordingRenderer(), MemoryCaptchaStore(KEY)).offers("audio") is False

@@ -312,6 +312,25 @@ def test_a_spoken_captcha_prints_the_digits(catalogue: Catalogue, tmp_path: Path
     assert not console.captcha_dir.exists()
 
 
+def test_an_audio_captcha_is_saved_as_a_wav_next_to_the_pictures(
+        catalogue: Catalogue, tmp_path: Path) -> None:
+    """Issue 11: the accessible alternative on the console; a word asks for it, the digits
+    heard answer it, and no digit is ever printed."""
+    image = ShowCaptcha(Challenge("c1", "image", image_png=png_bytes()), Message.of("t.captcha"))
+    audio = ShowCaptcha(Challenge("c2", "audio", audio_wav=b"RIFF....WAVE"),
+                        Message.of("t.spoken"),
+                        choices=(Choice("captcha.new", Message.of("t.forgot")),))
+    console = Console(catalogue, tmp_path, "audio\n4719\n", [image], [audio], [])
+    console.run()
+    wav = console.captcha_dir / "captcha-2.wav"
+    assert wav.read_bytes() == b"RIFF....WAVE"
+    assert f"Captcha audio saved to {wav}" in console.lines
+    printed = console.stdout.getvalue()
+    assert "1) " not in printed and "Key in:" not in printed  # no numbered menu, no digit said
+    assert console.engine.events[1] == Event.typed("audio", message_ref="line-1")
+    assert console.engine.events[2].kind == "digits"
+
+
 def test_an_sms_leaves_through_delivery_never_onto_the_screen(catalogue: Catalogue,
                                                                tmp_path: Path) -> None:
     sms = SendSms("+15550001234", Message.of("t.code_sms", code="493027"), secret=True)

@@ -16,7 +16,7 @@ from bot.services import Application, build_application
 from config import Settings, settings_from_dict
 from dialogs.answers import Argon2AnswerHasher
 from dialogs.memory import ManualClock
-from tests.engine.conversation import Conversation, RecordingRenderer
+from tests.engine.conversation import Conversation, RecordingRenderer, recording_audio
 
 HASHER = Argon2AnswerHasher()
 
@@ -108,6 +108,7 @@ def demo_application(settings: Settings, **options: Any) -> Iterator[Application
     options.setdefault("audit_stream", io.StringIO())
     options.setdefault("hasher", HASHER)
     options.setdefault("sms_sender", DiscardedSms())
+    options.setdefault("audio_renderer", recording_audio())
     application = build_application(settings, **options)
     try:
         seed_enrolments(application.directories["DEFAULT"], HASHER)

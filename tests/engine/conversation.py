@@ -6,9 +6,11 @@ renderer, as a person reads the picture; the one-time code from the SMS the bot 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
+from captcha.audio import AudioCaptchaRenderer, AudioChallenge
 from captcha.image import ImageCaptchaRenderer
 from channels.catalogue import Catalogue
 from dialogs.actions import (
@@ -37,6 +39,27 @@ class RecordingRenderer(ImageCaptchaRenderer):
         return self.last_text
 
 
+class RecordingAudioRenderer(AudioCaptchaRenderer):
+    """The real audio renderer; remembers the last answer so the test can 'hear' it.
+
+    No channel ever says the digits of an audio challenge: tests read them here, as a
+    person hears them.
+    """
+
+    last_answer: str = ""
+
+    def render(self, answer: str, language: str = "en", *,
+               intro: str | None = None) -> AudioChallenge:
+        self.last_answer = answer
+        return super().render(answer, language, intro=intro)
+
+
+@functools.cache
+def recording_audio() -> RecordingAudioRenderer:
+    """One warmed renderer for the whole test session (warming runs espeak-ng ~300 times)."""
+    return RecordingAudioRenderer()
+
+
 @dataclass
 class Conversation:
     engine: Engine
@@ -48,6 +71,7 @@ class Conversation:
     transcript: list[str] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     sms: list[tuple[str, str]] = field(default_factory=list)
+    last_captcha: ShowCaptcha | None = None  # the one outstanding, shown in this or a past turn
     _refs: int = 0
 
     @property
@@ -68,6 +92,7 @@ class Conversation:
 
     def send_event(self, event: Event) -> list[str]:
         self.actions = self.engine.handle(self.key, event)
+        self.last_captcha = self.captcha() or self.last_captcha
         lines = [line for action in self.actions if (line := self._render(action))]
         self.transcript.extend(["> " + (event.text or f"<{event.kind}>"), *lines])
         return lines
@@ -83,12 +108,19 @@ class Conversation:
         return self.send_event(Event.chose(choice_id))
 
     def solve_captcha(self) -> list[str]:
+        assert self.last_captcha is not None, self.text()
+        challenge = self.last_captcha.challenge
+        heard = challenge.spoken_digits
+        if challenge.kind == "audio":
+            heard = recording_audio().last_answer
+        if heard is not None and self.channel == "voice":  # a caller keys the digits in
+            return self.send_event(Event("digits", heard))
+        return self.say(heard if heard is not None else self.renderer.last_text)
+
+    def captcha(self) -> ShowCaptcha | None:
+        """The challenge shown in the last turn, if one was."""
         shown = [a for a in self.actions if isinstance(a, ShowCaptcha)]
-        assert shown, self.text()
-        spoken = shown[-1].challenge.spoken_digits
-        if spoken is not None:  # a voice caller hears the digits and keys them in
-            return self.send_event(Event("digits", spoken))
-        return self.say(self.renderer.last_text)
+        return shown[-1] if shown else None
 
     def last_code(self) -> str:
         assert self.sms, "no SMS was sent"
@@ -141,7 +173,9 @@ class Conversation:
                     if action.seconds_left is not None else ""
                 return render(action.message, self.language) + left + choices
             case ShowCaptcha():
-                return "[captcha] " + render(action.message, self.language)
+                choices = "".join(f" [{c.id}]" for c in action.choices)
+                return f"[captcha {action.challenge.kind}] " \
+                    + render(action.message, self.language) + choices
             case SendSms():
                 text = render(action.message, self.language)
                 self.sms.append((action.to, text))

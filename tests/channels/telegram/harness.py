@@ -137,6 +137,10 @@ def webhook_sender(url: str, secret: str) -> Callable[[dict[str, Any]], Awaitabl
     return send
 
 
+# What shows the person something to read or play: texts, and the captcha's picture or sound.
+SHOWN = ("sendMessage", "sendPhoto", "sendVoice", "sendDocument")
+
+
 @dataclass
 class Person:
     """One Telegram user in a private chat with the bot."""
@@ -213,10 +217,10 @@ class Person:
 
     def texts(self) -> str:
         return "\n".join(str(c.params.get("text", c.params.get("caption", "")))
-                         for c in self.sent("sendMessage", "sendPhoto"))
+                         for c in self.sent(*SHOWN))
 
     def buttons(self) -> list[str]:
-        calls = [c for c in self.stand_in.of("sendMessage")
+        calls = [c for c in self.stand_in.of(*SHOWN)
                  if c.chat_id == str(self.user_id) and c.markup()]
         return calls[-1].buttons() if calls else []
 

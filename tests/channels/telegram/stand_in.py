@@ -104,15 +104,17 @@ class BotApiStandIn:
         return web.json_response({"ok": True, "result": await self._result(method, params)})
 
     async def _result(self, method: str, params: dict[str, Any]) -> Any:
-        if method in ("sendMessage", "sendPhoto"):
-            return self._message(params, photo=method == "sendPhoto")
+        if method in ("sendMessage", "sendPhoto", "sendVoice", "sendDocument"):
+            return self._message(params, photo=method == "sendPhoto",
+                                 media=method in ("sendVoice", "sendDocument"))
         if method == "getMe":
             return BOT_USER
         if method == "getUpdates":
             return await self._pending_updates()
         return True
 
-    def _message(self, params: dict[str, Any], *, photo: bool) -> dict[str, Any]:
+    def _message(self, params: dict[str, Any], *, photo: bool,
+                 media: bool = False) -> dict[str, Any]:
         self._next_message_id += 1
         chat_id = int(params["chat_id"])
         message: dict[str, Any] = {
@@ -122,6 +124,8 @@ class BotApiStandIn:
             message["photo"] = [{"file_id": f"photo{self._next_message_id}",
                                  "file_unique_id": f"u{self._next_message_id}",
                                  "width": 200, "height": 70}]
+            message["caption"] = params.get("caption", "")
+        elif media:  # a voice message or a document: only its caption matters here
             message["caption"] = params.get("caption", "")
         else:
             message["text"] = params.get("text", "")

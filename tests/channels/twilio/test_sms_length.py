@@ -27,9 +27,10 @@ from pathlib import Path
 import pytest
 
 from channels.catalogue import Catalogue
+from channels.twilio.media import MEDIA_PATH
 from channels.twilio.segments import encoding, segments
 from channels.twilio.sms_render import SmsRenderer
-from channels.twilio.texts import channel_text
+from channels.twilio.texts import channel_text, own_text
 from dialogs.actions import Action, Ask, Choice, Say, ShowCaptcha, TransferToHelpdesk, UseLanguage
 from dialogs.answers import MIN_ANSWER_LENGTH
 from dialogs.captcha_port import Challenge
@@ -54,6 +55,10 @@ LAST_MINUTE = 42  # under dialogs.turn.CLOCK_WARNING_SECONDS: the prompt warns
 QUESTIONS_ENROLLED = 3  # EngineSettings.questions_enrolled
 QUESTIONS_ASKED = 2  # EngineSettings.questions_asked
 LINK_MINUTES = 10  # SmsSettings.link_ttl_seconds // 60
+CAPTCHA_ATTEMPTS = 3  # EngineSettings.captcha_attempts
+# An audio captcha's link as SmsChannel sends it: a single-use media token (CaptchaMedia).
+MEDIA_URL = "https://sspm.example.org" + MEDIA_PATH + secrets.token_urlsafe(18) + "." \
+    + secrets.token_urlsafe(18)
 
 
 def params(language: str) -> dict[str, ParamValue]:
@@ -65,6 +70,7 @@ def params(language: str) -> dict[str, ParamValue]:
         "minutes": LINK_MINUTES, "count": QUESTIONS_ENROLLED, "min": MIN_ANSWER_LENGTH,
         "number": 1, "total": QUESTIONS_ASKED, "language": language,
         "example": "PARTNERS\\jdoe", "domains": "CORP, PARTNERS", "default": "CORP",
+        "tries": CAPTCHA_ATTEMPTS,
     }
 
 
@@ -77,6 +83,7 @@ SAID = (
     "common.goodbye", "service.unavailable", "rate.sender_limited", "selfservice.disabled",
     "selfservice.not_allowed", "forgot.intro", "unlock.intro",
     "proof.username_invalid", "proof.domain_off", "proof.throttled", "captcha.wrong",
+    "captcha.audio_unavailable",
     "proof.code_sent", "proof.code_wrong", "proof.failed", "proof.failed_locked",
     "password.mismatch", "password.rejected.history", "password.rejected.quality",
     "password.rejected.too_short", "password.rejected.too_young", "password.rejected.policy",
@@ -102,12 +109,22 @@ ASKED = (
     "password.ask_confirm", "change.ask_username", "change.ask_current", "enrol.ask_username",
     "enrol.ask_password", "enrol.await_sign_in", "enrol.ask_answer", "enrol.ask_answer_again",
     "enrol.ask_pin", "enrol.ask_pin_again", "helpdesk.ask_problem",
+    "captcha.answer_shown", "captcha.no_more_new",
 )
 # Ids of dialogs.po and common.po that never reach a person as an SMS reply, and why.
 NOT_AN_SMS_REPLY = {
     "proof.ask_pin": "voice only", "captcha.ask_spoken": "voice only",
     "common.captcha_spoken": "voice only",
     "common.captcha_saved": "console only", "common.sms_sent": "console only",
+    "common.captcha_audio_saved": "console only",
+    "captcha.options.image_audio": "embedded in the captcha prompt (measured with it)",
+    "captcha.options.image": "embedded in the captcha prompt (measured with it)",
+    "captcha.options.audio": "embedded in the captcha prompt (measured with it)",
+    "captcha.options.none": "embedded in the captcha prompt (measured with it)",
+    "captcha.choice.new_image": "a button label (Telegram)",
+    "captcha.choice.audio": "a button label (Telegram)",
+    "captcha.choice.new_audio": "a button label (Telegram)",
+    "captcha.choice.image": "a button label (Telegram)",
     "common.notify_sent": "console only", "common.secret_hidden": "console only",
     "common.console_no_sms": "console only", "common.choose_number": "console only",
     "common.transferred": "console only (SMS says sms.transferred)",
@@ -155,6 +172,13 @@ def _with_domains_hint(message_id: str) -> Variant:
     return lambda p: _ask(message_id, p, notes=(Message.of("proof.domains_hint", **p),))
 
 
+def _captcha(kind: str, options: str) -> Variant:
+    challenge = Challenge(id="c1", kind="image", image_png=b"\x89PNG") if kind == "image" \
+        else Challenge(id="c1", kind="audio", audio_wav=b"RIFF")
+    return lambda p: ShowCaptcha(challenge, Message.of(f"captcha.ask_{kind}", tries=p["tries"],
+                                                       options_msg=options), SECONDS_LEFT)
+
+
 def prompts() -> Iterator[tuple[str, list[Variant]]]:
     """Each prompt's name and its variants, as the actions the engine hands the renderer."""
     for message_id in (*SAID, *HELP):
@@ -177,9 +201,11 @@ def prompts() -> Iterator[tuple[str, list[Variant]]]:
     yield "enrol.choose_question", [lambda p: _ask(
         "enrol.choose_question", {**p, "total": QUESTIONS_ENROLLED},
         choices=_choices(QUESTION_IDS))]
-    yield "captcha.ask_image", [lambda p: ShowCaptcha(
-        Challenge(id="c1", kind="image", image_png=b"\x89PNG"), Message.of("captcha.ask_image"),
-        SECONDS_LEFT)]
+    # The captcha prompt states the tries left and what else may be asked for (issue 11).
+    yield "captcha.ask_image", [_captcha("image", options) for options in (
+        "captcha.options.image_audio", "captcha.options.image", "captcha.options.none")]
+    yield "captcha.ask_audio", [_captcha("audio", options) for options in (
+        "captcha.options.audio", "captcha.options.none")]
     yield "sms.transferred", [lambda p: TransferToHelpdesk(str(p["ticket"]))]
 
 
@@ -223,6 +249,9 @@ def measure(catalogue: Catalogue, language: str, *,
     text = channel_text(catalogue, "sms", Message.of("common.internal_error"),
                         language)  # SmsChannel.unavailable
     found.append(Measure("common.internal_error", text, segments(text)))
+    # An audio captcha's link goes as a text of its own (SmsChannel._listen).
+    text = own_text(catalogue, "sms.captcha_listen", language, url=MEDIA_URL)
+    found.append(Measure("sms.captcha_listen", text, segments(text)))
     return found
 
 
