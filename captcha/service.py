@@ -140,6 +140,10 @@ class CaptchaService:
                 self._audio.warm()
         except AudioCaptchaUnavailable as exc:
             self._switch_audio_off(exc)
+        except RuntimeError:
+            # The process is exiting (its executor refuses new work): nothing to warm for, and
+            # a traceback on the person's terminal as they quit would only alarm them.
+            self._audio_failed = True
 
     def _switch_audio_off(self, exc: AudioCaptchaUnavailable) -> None:
         if not self._audio_failed:

@@ -173,3 +173,27 @@ def test_without_espeak_audio_is_not_offered_and_never_crashes() -> None:
     warming.join(timeout=30)
     assert not warmed.offers("audio")  # the start-up warm-up found no espeak-ng
     assert CaptchaService(RecordingRenderer(), MemoryCaptchaStore(KEY)).offers("audio") is False
+
+
+def test_warming_cut_short_by_the_process_exiting_is_quiet() -> None:
+    """`sspm demo` then `quit` at once: the interpreter shuts down while the voices are being
+    synthesised; the warming thread must not print a traceback on the person's terminal."""
+    import threading
+
+    class ExitingAudio:
+        def warm(self) -> None:
+            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    failures: list[object] = []
+    previous = threading.excepthook
+    threading.excepthook = failures.append
+    try:
+        service = CaptchaService(RecordingRenderer(), MemoryCaptchaStore(KEY),
+                                 audio=ExitingAudio())  # type: ignore[arg-type]
+        thread = service.warm_audio_in_background()
+        assert thread is not None
+        thread.join(timeout=10)
+    finally:
+        threading.excepthook = previous
+    assert failures == []
+    assert not service.offers("audio") and service.offers("image")
