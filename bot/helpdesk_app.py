@@ -14,7 +14,7 @@ from channels.helpdesk import HelpdeskDeps, configure_cookies, create_blueprint
 from dialogs.helpdesk import Helpdesk
 from dialogs.helpdesk_access import AgentAccounts, AgentSignIn, SessionGate
 from dialogs.helpdesk_people import People
-from dialogs.password_guesses import PasswordGuesses
+from dialogs.password_guesses import password_guesses
 from dialogs.sealing import Sealer
 
 
@@ -36,8 +36,7 @@ def helpdesk_deps(application: Application, agents: AgentAccounts,
     sealer = Sealer(services.settings.secret_key)
     # The same budget (same counters, same key) as the change flow's and the password
     # page's binds: a guess spent at the console is spent everywhere (DESIGN.md 5.3).
-    guesses = PasswordGuesses(services.counters, sealer, settings.dialog.bind_failure_limit,
-                              settings.dialog.failure_window_seconds)
+    guesses = password_guesses(services)
     desk = settings.helpdesk
     sign_in = AgentSignIn(agents, guesses, services.counters, sealer, services.audit,
                           desk.sign_in_failures_per_client, desk.sign_in_client_window_seconds)

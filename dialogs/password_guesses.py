@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from dialogs.directory_port import Account
 from dialogs.ports import Counters
 from dialogs.sealing import Sealer
+from dialogs.turn import Services
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,10 @@ class PasswordGuesses:
     def _directory_near_lockout(account: Account) -> bool:
         threshold = account.lockout_threshold
         return threshold > 0 and account.failed_binds + 1 >= threshold
+
+
+def password_guesses(services: Services) -> PasswordGuesses:
+    """The one budget every door shares: same counters, same key, same settings."""
+    settings = services.settings
+    return PasswordGuesses(services.counters, Sealer(settings.secret_key),
+                           settings.bind_failure_limit, settings.failure_window_seconds)

@@ -42,7 +42,7 @@ from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.events import ConversationKey
 from dialogs.flows.common import other_channel_notices
 from dialogs.messages import Message
-from dialogs.password_guesses import PasswordGuesses
+from dialogs.password_guesses import password_guesses
 from dialogs.password_quality import (
     PasswordVerdict,
     assess_password,
@@ -98,9 +98,7 @@ class PasswordPage:
         self.services = services
         settings = services.settings
         self._sealer = Sealer(settings.secret_key)
-        self._guesses = PasswordGuesses(services.counters, self._sealer,
-                                        settings.bind_failure_limit,
-                                        settings.failure_window_seconds)
+        self._guesses = password_guesses(services)
 
     def open(self, token: str) -> PageView:
         grant = self._links().peek(token) if token else None

@@ -45,6 +45,12 @@ def normalised_login(login: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", login).casefold().split())
 
 
+def nobody_login(turn: Turn) -> str:
+    """A login no account has: a decoy searches for it, so its turn costs the directory the
+    same search as a real account's (DESIGN.md 5.2)."""
+    return "sspm-decoy-" + turn.sealer.keyed_digest("decoy-lookup", turn.conversation)[:24]
+
+
 def account_counter(sealer: Sealer, domain: str, login: str,
                     account: Account | None = None) -> str:
     """The failure counter of the account a login resolved to.

@@ -17,6 +17,7 @@ from dialogs.actions import Say
 from dialogs.directory_port import Account
 from dialogs.messages import Message
 from dialogs.ports import LinkGrant, LinkPurpose
+from dialogs.steps.identify import nobody_login
 from dialogs.turn import Turn
 
 UNKNOWN_LOGIN_MARK = "?"  # a grant's login that is the keyed digest of an unknown one
@@ -39,8 +40,7 @@ def looked_up(turn: Turn) -> Account | None:
     directory = turn.directory(str(turn.data.get("domain", "")))
     # An unknown login was not kept (``sign_in.take_login``): search for one nobody has, so
     # both cost the directory the same search.
-    login = str(turn.data.get("login", "")) or "sspm-decoy-" + turn.sealer.keyed_digest(
-        "decoy-lookup", turn.conversation)[:24]
+    login = str(turn.data.get("login", "")) or nobody_login(turn)
     return directory.find_account(login) if directory else None
 
 

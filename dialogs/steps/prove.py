@@ -14,7 +14,7 @@ from dialogs.directory_port import Account
 from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.flow import END, SAME, State, automatic
 from dialogs.messages import Message
-from dialogs.steps.identify import VOICE_PIN, refuse_throttled, throttled
+from dialogs.steps.identify import VOICE_PIN, nobody_login, refuse_throttled, throttled
 from dialogs.turn import Turn
 
 
@@ -36,8 +36,7 @@ def _same_work_as_a_lookup(turn: Turn) -> Account | None:
     if directory is None or turn._decoy_read:
         return None
     turn._decoy_read = True
-    return directory.find_account("sspm-decoy-" + turn.sealer.keyed_digest(
-        "decoy-lookup", turn.conversation)[:24])
+    return directory.find_account(nobody_login(turn))
 
 
 # -- answers -----------------------------------------------------------------------------------

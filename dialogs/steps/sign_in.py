@@ -17,7 +17,7 @@ from dialogs.directory_port import (
 )
 from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.flow import END, SAME
-from dialogs.password_guesses import PasswordGuesses
+from dialogs.password_guesses import password_guesses
 from dialogs.steps.identify import audit_identity, normalised_login, split_login
 from dialogs.turn import Turn
 
@@ -47,12 +47,6 @@ def unknown_login_key(turn: Turn, domain: str, login: str) -> str:
     return turn.sealer.keyed_digest("bind-unknown", domain, normalised_login(login))
 
 
-def password_guesses(turn: Turn) -> PasswordGuesses:
-    settings = turn.settings
-    return PasswordGuesses(turn.services.counters, turn.sealer, settings.bind_failure_limit,
-                           settings.failure_window_seconds)
-
-
 def check_current_password(turn: Turn, audit_event: str) -> tuple[Account, BindOutcome] | str:
     """The account and the bind's outcome, or the next state when the check did not pass.
 
@@ -66,7 +60,7 @@ def check_current_password(turn: Turn, audit_event: str) -> tuple[Account, BindO
     account = directory.find_account(login) if directory and login else None
     if account is None or directory is None:
         return _unknown_login(turn, audit_event)
-    guesses = password_guesses(turn)
+    guesses = password_guesses(turn.services)
     if not guesses.reserve(account):
         turn.audit(audit_event, "throttled")
         turn.say("change.too_many", **turn.contact_params())
