@@ -4,13 +4,13 @@ An operator graphs resets, unlocks, enrolments, escalations and throttles by cha
 result (issue 12). The audit records already say exactly that, once per event, so the counts
 are taken from them instead of from a second set of calls scattered through the flows:
 ``sspm_events_total{event, channel, result}``, e.g. ``event="reset", channel="sms",
-result="ok"``. The counters live in Redis (``channels.web.metrics.RedisMetrics``), so every
-gunicorn worker's ``/metrics`` shows the totals of all processes, the console and the
-Telegram bot included.
+result="ok"``. The counters live in process memory (``channels.web.metrics.ProcessMetrics``:
+no Redis call per event); under ``sspm web`` the workers share a multiprocess folder, so any
+worker's ``/metrics`` shows the totals of all of them.
 
 Label values come from the code (event and result names, channel names), never from what a
-person typed, so the number of series stays small. Counting never fails the audit: the record
-is written first, and a Redis error while counting is only logged.
+person typed, so the number of series stays small. The record is written first: counting
+happens only once the audit line is safe.
 """
 
 from __future__ import annotations

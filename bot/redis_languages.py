@@ -1,7 +1,9 @@
-"""``LanguagePreferences`` on Redis: ``{prefix}lang:{key}`` -> language code, with a long TTL.
+"""``LanguagePreferences`` on Redis: ``{prefix}{T}:g`` -> language code, with a long TTL.
 
 The key is already a keyed digest of channel and sender (``dialogs.languages.sender_key``),
-so Redis holds no phone number or chat id here; the value is a bare language code.
+so Redis holds no phone number or chat id here; the value is a bare language code. ``T`` is
+that digest's tag, which is also the tag of the sender's conversation (``bot.redis_keys``):
+the script that opens a turn reads the language with the session, in one round trip.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import cast
 
 import redis
 
+from bot.redis_keys import tagged
 from dialogs.ports import StoreUnavailable
 
 
@@ -19,7 +22,7 @@ class RedisLanguages:
         self._prefix = prefix
 
     def _key(self, key: str) -> str:
-        return f"{self._prefix}lang:{key}"
+        return tagged(self._prefix, key, "g")
 
     def recall(self, key: str) -> str | None:
         try:

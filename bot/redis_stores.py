@@ -1,15 +1,14 @@
-"""Redis implementations of ``SessionStore``, ``Counters`` and ``Escalations``.
+"""Redis implementations of ``Counters``, ``Escalations``, ``PasswordLinks``, ``Relays`` and
+``Tickets`` (``SessionStore`` is ``bot.redis_sessions``; key names, ``bot.redis_keys``).
 
-Keys (one builder, ``_Keys``; ``prefix`` defaults to ``sspm:``)::
+Keys (``prefix`` defaults to ``sspm:``; ``{T}`` is a hash tag, issue 14)::
 
-    {prefix}session:{key}    JSON record, EX = the conversation's TTL
-    {prefix}trace:{key}      "1", EX = TTL + 1 day: tells EXPIRED from NEW after the record is gone
-    {prefix}lock:{key}       redis-py Lock token, PX = lock_timeout
-    {prefix}event:{id}       "1", EX = idempotency window (SET NX)
-    {prefix}count:{key}      INCR counter, EX = window, set at the first increment only
-    {prefix}block:{key}      "1", EX = block duration
+    {prefix}{T}:n            INCR counter, EX = window, set at the first increment only;
+                             T = tag of the counted name (an account, a sender...)
+    {prefix}{T}:b            "1", EX = block duration; same T as its counter
     {prefix}link:{digest}    JSON grant of a single-use password link, EX = its lifetime
-    {prefix}relay:{conv}     ticket of the agent holding a conversation, EX = relay lifetime
+    {prefix}{T}:r            ticket of the agent holding a conversation, EX = relay lifetime;
+                             T = the conversation's tag, so a turn's first script reads it
     {prefix}relaylog:{id}    list of relayed messages, EX = 1 day
     {prefix}ticket:{id}      JSON help desk state of an escalation, EX = 30 days
     {prefix}escalations      stream, no TTL, trimmed to ~maxlen entries (DESIGN.md section 4)
@@ -17,7 +16,7 @@ Keys (one builder, ``_Keys``; ``prefix`` defaults to ``sspm:``)::
 
 Errors: every ``redis.RedisError`` (connection refused, timeout, lock trouble, a server error)
 leaves this module as ``dialogs.ports.StoreUnavailable``, raised ``from`` the original by one
-context manager, ``_unavailable_on_redis_error``. Other exceptions are bugs and pass through
+context manager, ``unavailable_on_redis_error``. Other exceptions are bugs and pass through
 (``TypeError`` for a non-JSON record, ``ValueError`` for a TTL under one second).
 """
 
@@ -27,38 +26,30 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from typing import Any, cast
 
 import redis
 
-from dialogs.memory import (
-    TRACE_SECONDS,
-    SystemClock,
-    decode_record,
-    encode_record,
-    new_ticket_id,
-)
+from bot.redis_keys import ConversationKeys, tagged
+from dialogs.memory import SystemClock, new_ticket_id
 from dialogs.ports import (
     LINK_PURPOSES,
     Clock,
     Escalation,
+    Guess,
     LinkGrant,
-    Lookup,
     StoreUnavailable,
+    Tally,
     TicketState,
 )
 from dialogs.sealing import Sealer
 
-# How often a waiting worker retries a held lock. redis-py's default (0.1 s) would add up to
-# 100 ms to every contended event; a SET NX per 10 ms per waiter is nothing for Redis.
-_LOCK_POLL_SECONDS = 0.01
-
 
 @contextmanager
-def _unavailable_on_redis_error() -> Iterator[None]:
+def unavailable_on_redis_error() -> Iterator[None]:
     """The one place where redis-py's exceptions become the port's ``StoreUnavailable``."""
     try:
         yield
@@ -91,114 +82,97 @@ def _positive(seconds: int, what: str) -> int:
     return seconds
 
 
-class RedisSessionStore:
-    """``SessionStore`` on Redis: one JSON string per conversation, plus a breadcrumb.
+# The counters' scripts each touch one counter and its block: one hash tag, so one slot of a
+# Redis Cluster (issue 14). EXPIRE NX (Redis >= 7.0) sets a TTL only when there is none, so
+# the window starts at the first increment and later increments do not extend it.
+_GIVE_BACK = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 0
+"""
 
-    ``lock`` is a redis-py ``Lock`` (SET NX PX with a random token, released by a script that
-    checks the token), so it serialises threads and processes alike. It expires after
-    ``lock_timeout`` seconds so a crashed worker cannot wedge a conversation; if it cannot be
-    taken within ``lock_wait`` seconds the store is treated as unavailable.
-    ``Lookup.EXPIRED`` is reported until the next ``save`` or ``delete`` of that key.
-    """
-
-    def __init__(self, client: redis.Redis, prefix: str = "sspm:", lock_timeout: float = 30.0,
-                 lock_wait: float = 10.0) -> None:
-        self._client = client
-        self._keys = _Keys(prefix)
-        self._lock_timeout = lock_timeout
-        self._lock_wait = lock_wait
-
-    def lock(self, key: str) -> AbstractContextManager[None]:
-        return self._locked(key)
-
-    @contextmanager
-    def _locked(self, key: str) -> Iterator[None]:
-        # thread_local=False: the Lock object is private to this call, and a thread-local token
-        # would break if the body hands over to another thread (asyncio.to_thread).
-        with _unavailable_on_redis_error():
-            lock = self._client.lock(self._keys("lock", key), timeout=self._lock_timeout,
-                                     sleep=_LOCK_POLL_SECONDS, blocking_timeout=self._lock_wait,
-                                     thread_local=False)
-            if not lock.acquire():
-                raise StoreUnavailable(f"lock for {key!r} not acquired within {self._lock_wait} s")
-        try:
-            yield
-        except BaseException:
-            # The body's own exception matters more than a failed release (the lock will
-            # expire by itself): release quietly and re-raise the original.
-            with suppress(redis.RedisError):
-                lock.release()
-            raise
-        # Released after a clean body: a failure here means the lock expired while we worked
-        # (another worker may have interleaved), which the caller must hear about.
-        with _unavailable_on_redis_error():
-            lock.release()
-
-    def load(self, key: str) -> dict[str, Any] | Lookup:
-        with _unavailable_on_redis_error():
-            # One round trip, one snapshot of both keys.
-            values = self._client.mget([self._keys("session", key), self._keys("trace", key)])
-        # redis-py types sync and async replies alike (ResponseT); this client is sync.
-        record, trace = cast(list[bytes | str | None], values)
-        if record is not None:
-            return decode_record(record)
-        return Lookup.EXPIRED if trace is not None else Lookup.NEW
-
-    def save(self, key: str, record: dict[str, Any], ttl_seconds: int) -> None:
-        text = encode_record(record)
-        ttl = _positive(ttl_seconds, "ttl_seconds")
-        with _unavailable_on_redis_error():
-            pipe = self._client.pipeline(transaction=True)
-            pipe.set(self._keys("session", key), text, ex=ttl)
-            pipe.set(self._keys("trace", key), "1", ex=ttl + TRACE_SECONDS)
-            pipe.execute()
-
-    def delete(self, key: str) -> None:
-        with _unavailable_on_redis_error():
-            self._client.delete(self._keys("session", key), self._keys("trace", key))
-
-    def first_delivery(self, event_id: str, ttl_seconds: int) -> bool:
-        ttl = _positive(ttl_seconds, "ttl_seconds")
-        with _unavailable_on_redis_error():
-            return bool(self._client.set(self._keys("event", event_id), "1", nx=True, ex=ttl))
+# KEYS: counter, block. ARGV: window, limit, proven ('1' or '0'). Returns {attempt, refused}.
+_TAKE_GUESS = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+if redis.call('EXISTS', KEYS[2]) == 1 or n > tonumber(ARGV[2]) then return {n, 1} end
+if ARGV[3] == '1' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+elseif n >= tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
+end
+return {n, 0}
+"""
 
 
 class RedisCounters:
-    """``Counters`` on Redis: INCR with a fixed window that starts at the first increment."""
+    """``Counters`` on Redis: a fixed window that starts at the first increment.
+
+    Every method is one round trip (issue 13). ``increment_all`` pipelines INCR and EXPIRE NX
+    per counter; for several counters not in a transaction, since redis-py splits a pipeline
+    by node under a Cluster and refuses scripts and cross-slot transactions in one. Should a
+    connection die between a counter's INCR and its EXPIRE, the counter's next increment
+    gives it its TTL (EXPIRE NX sets one only where none is): a sender so caught is counted
+    one window longer, never for ever. ``increment`` of one counter is a MULTI (atomic), and
+    ``take_guess`` and ``give_back`` are single-slot scripts (atomic).
+    """
 
     def __init__(self, client: redis.Redis, prefix: str = "sspm:") -> None:
         self._client = client
-        self._keys = _Keys(prefix)
+        self._prefix = prefix
+        self._give_back = client.register_script(_GIVE_BACK)
+        self._take_guess = client.register_script(_TAKE_GUESS)
+
+    def _names(self, key: str) -> tuple[str, str]:
+        """The counter's key and its block's: one hash tag, so ``clear`` is one slot."""
+        counter = tagged(self._prefix, key, "n")
+        return counter, counter[:-1] + "b"
 
     def count(self, key: str) -> int:
-        with _unavailable_on_redis_error():
-            value = cast(bytes | str | None, self._client.get(self._keys("count", key)))
-        return int(value) if value is not None else 0
+        return self.tally(key).count
+
+    def tally(self, key: str) -> Tally:
+        with unavailable_on_redis_error():
+            value, block = cast(list[bytes | str | None], self._client.mget(self._names(key)))
+        return Tally(int(value) if value is not None else 0, block is not None)
 
     def increment(self, key: str, window_seconds: int) -> int:
+        return self.increment_all(((key, window_seconds),))[0]
+
+    def increment_all(self, windows: Sequence[tuple[str, int]]) -> tuple[int, ...]:
+        checked = [(self._names(key)[0], _positive(window, "window_seconds"))
+                   for key, window in windows]
+        if not checked:
+            return ()
+        with unavailable_on_redis_error():
+            pipe = self._client.pipeline(transaction=len(checked) == 1)
+            for name, window in checked:
+                pipe.incr(name)
+                pipe.expire(name, window, nx=True)
+            replies = pipe.execute()
+        return tuple(int(n) for n in replies[::2])
+
+    def give_back(self, key: str) -> None:
+        with unavailable_on_redis_error():
+            self._give_back(keys=[self._names(key)[0]])
+
+    def take_guess(self, key: str, window_seconds: int, limit: int, *, proven: bool) -> Guess:
         window = _positive(window_seconds, "window_seconds")
-        name = self._keys("count", key)
-        with _unavailable_on_redis_error():
-            # MULTI: the counter never exists without its TTL. EXPIRE NX (Redis >= 7.0) only
-            # sets a TTL when there is none, so later increments do not extend the window.
-            pipe = self._client.pipeline(transaction=True)
-            pipe.incr(name)
-            pipe.expire(name, window, nx=True)
-            value, _ = pipe.execute()
-        return int(value)
+        with unavailable_on_redis_error():
+            attempt, refused = cast(list[int], self._take_guess(
+                keys=list(self._names(key)), args=[window, limit, "1" if proven else "0"]))
+        return Guess(int(attempt), refused=bool(refused))
 
     def block(self, key: str, seconds: int) -> None:
         ttl = _positive(seconds, "seconds")
-        with _unavailable_on_redis_error():
-            self._client.set(self._keys("block", key), "1", ex=ttl)
+        with unavailable_on_redis_error():
+            self._client.set(self._names(key)[1], "1", ex=ttl)
 
     def blocked(self, key: str) -> bool:
-        with _unavailable_on_redis_error():
-            return bool(self._client.exists(self._keys("block", key)))
+        return self.tally(key).blocked
 
     def clear(self, key: str) -> None:
-        with _unavailable_on_redis_error():
-            self._client.delete(self._keys("count", key), self._keys("block", key))
+        with unavailable_on_redis_error():
+            self._client.delete(*self._names(key))
 
 
 # Escalation fields stored as JSON text in the stream (the rest are plain strings).
@@ -249,25 +223,25 @@ class RedisEscalations:
             escalation = replace(escalation, created_at=self._clock.now())
         ticket = new_ticket_id()
         fields = _escalation_fields(ticket, escalation)
-        with _unavailable_on_redis_error():
+        with unavailable_on_redis_error():
             # MAXLEN ~: trimming whole macro-nodes is far cheaper than an exact cap.
             self._client.xadd(self._key, fields,  # type: ignore[arg-type]
                               maxlen=self._maxlen, approximate=True)
         return ticket
 
     def recent(self, count: int = 50) -> Iterator[tuple[str, Escalation]]:
-        with _unavailable_on_redis_error():
+        with unavailable_on_redis_error():
             entries = cast(list[tuple[Any, dict[Any, Any]]],
                            self._client.xrevrange(self._key, count=count))
         return iter([_escalation_from(raw) for _, raw in entries])
 
     def remember_ticket(self, owner: str, ticket: str, ttl_seconds: int) -> None:
         ttl = _positive(ttl_seconds, "ttl_seconds")
-        with _unavailable_on_redis_error():
+        with unavailable_on_redis_error():
             self._client.set(self._keys("lastticket", owner), ticket, ex=ttl)
 
     def last_ticket(self, owner: str) -> str | None:
-        with _unavailable_on_redis_error():
+        with unavailable_on_redis_error():
             value = cast(bytes | str | None, self._client.get(self._keys("lastticket", owner)))
         return _text(value) if value is not None else None
 
@@ -293,18 +267,18 @@ class RedisPasswordLinks:
     def issue(self, grant: LinkGrant, ttl_seconds: int) -> str:
         token = secrets.token_urlsafe(24)
         stored = replace(grant, expires_at=self._clock.now() + ttl_seconds)
-        with _unavailable_on_redis_error():
+        with unavailable_on_redis_error():
             self._client.set(self._key(token), json.dumps(asdict(stored)),
                              ex=_positive(ttl_seconds, "link lifetime"))
         return token
 
     def peek(self, token: str) -> LinkGrant | None:
-        with _unavailable_on_redis_error():
+        with unavailable_on_redis_error():
             raw = self._client.get(self._key(token))
         return _grant(cast("bytes | str | None", raw))
 
     def consume(self, token: str) -> LinkGrant | None:
-        with _unavailable_on_redis_error():
+        with unavailable_on_redis_error():
             raw = self._client.getdel(self._key(token))
         return _grant(cast("bytes | str | None", raw))
 
@@ -312,7 +286,7 @@ class RedisPasswordLinks:
         ttl = int(grant.expires_at - self._clock.now())
         if ttl < 1:
             return
-        with _unavailable_on_redis_error():
+        with unavailable_on_redis_error():
             self._client.set(self._key(token), json.dumps(asdict(grant)), ex=ttl)
 
 
@@ -330,8 +304,8 @@ def _grant(raw: bytes | str | None) -> LinkGrant | None:
 
 
 class RedisRelays:
-    """``Relays`` on Redis: ``{prefix}relay:{conversation}`` -> ticket, and the ticket's
-    message list ``{prefix}relaylog:{ticket}``; both expire with the relay's lifetime.
+    """``Relays`` on Redis: ``{prefix}{T}:r`` -> ticket (``T`` the conversation's tag), and
+    the ticket's message list ``{prefix}relaylog:{ticket}``; both expire with the relay.
 
     Message texts are sealed (AES-GCM, bound to the ticket): a person may type a secret to an
     agent despite the warning, and it must not sit in Redis in clear (DESIGN.md 5.11).
@@ -343,23 +317,24 @@ class RedisRelays:
         self._sealer = Sealer(secret_key)
         self._client = client
         self._keys = _Keys(prefix)
+        self._conversations = ConversationKeys(prefix, secret_key)
         self._clock = clock or SystemClock()
         self._log_ttl = log_ttl_seconds
         self._max = max_messages
 
     def active(self, conversation: str) -> str | None:
-        with _unavailable_on_redis_error():
-            raw = self._client.get(self._keys("relay", conversation))
+        with unavailable_on_redis_error():
+            raw = self._client.get(self._conversations(conversation, "r"))
         return _text(cast("bytes | str", raw)) if raw is not None else None
 
     def start(self, ticket: str, conversation: str, ttl_seconds: int) -> None:
-        with _unavailable_on_redis_error():
-            self._client.set(self._keys("relay", conversation), ticket,
+        with unavailable_on_redis_error():
+            self._client.set(self._conversations(conversation, "r"), ticket,
                              ex=_positive(ttl_seconds, "relay lifetime"))
 
     def stop(self, ticket: str, conversation: str) -> None:
-        key = self._keys("relay", conversation)
-        with _unavailable_on_redis_error():
+        key = self._conversations(conversation, "r")
+        with unavailable_on_redis_error():
             if self.active(conversation) == ticket:
                 self._client.delete(key)
 
@@ -367,7 +342,7 @@ class RedisRelays:
         key = self._keys("relaylog", ticket)
         sealed = self._sealer.seal(f"relay:{ticket}", text[:2000])
         entry = json.dumps({"who": who, "text": sealed, "at": self._clock.now()})
-        with _unavailable_on_redis_error():
+        with unavailable_on_redis_error():
             pipe = self._client.pipeline(transaction=True)
             pipe.rpush(key, entry)
             pipe.ltrim(key, -self._max, -1)
@@ -375,7 +350,7 @@ class RedisRelays:
             pipe.execute()
 
     def messages(self, ticket: str) -> list[dict[str, str | float]]:
-        with _unavailable_on_redis_error():
+        with unavailable_on_redis_error():
             raw = cast("list[bytes]", self._client.lrange(self._keys("relaylog", ticket), 0, -1))
         messages: list[dict[str, str | float]] = []
         for item in raw:
@@ -395,7 +370,7 @@ class RedisTickets:
         self._ttl = ttl_seconds
 
     def get(self, ticket: str) -> TicketState:
-        with _unavailable_on_redis_error():
+        with unavailable_on_redis_error():
             raw = self._client.get(self._keys("ticket", ticket))
         if raw is None:
             return TicketState()
@@ -404,6 +379,6 @@ class RedisTickets:
         return TicketState(**data)
 
     def put(self, ticket: str, state: TicketState) -> None:
-        with _unavailable_on_redis_error():
+        with unavailable_on_redis_error():
             self._client.set(self._keys("ticket", ticket), json.dumps(asdict(state)),
                              ex=self._ttl)

@@ -11,7 +11,7 @@ Routes::
     POST /password/<token>/rate      strength meter, JSON (CSRF)    channels.web.password
     /helpdesk/...                    agents' console                channels.helpdesk
     GET  /healthz                    Redis and every directory domain answer: 200, else 503
-    GET  /metrics                    Prometheus text format
+    GET  /metrics                    Prometheus text format, from process memory (no Redis)
 
 No module-level app (STYLE.md habit 6): ``create_app(settings, application)`` for tests and
 ``sspm web``; ``wsgi()`` for gunicorn (``gunicorn 'bot.web:wsgi()'``), which loads the
@@ -21,12 +21,14 @@ settings from the environment. A missing Twilio auth token or public URL stops t
 from __future__ import annotations
 
 import logging
+import time
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, g, request
 
-from bot.health import Health, HealthCheck
+from bot.health import Health, HealthCheck, directory_probe
 from bot.helpdesk_app import register_helpdesk
 from bot.logging_setup import install_redaction
+from bot.redis_connection import redis_probe
 from bot.services import Application
 from channels.twilio.calls import ChannelRecords
 from channels.twilio.media import CaptchaMedia, media_blueprint
@@ -34,17 +36,21 @@ from channels.twilio.signature import TwilioSignature
 from channels.twilio.sms import SmsChannel, sms_blueprint
 from channels.twilio.voice import VoiceChannel, voice_blueprint
 from channels.web.csrf import CsrfGuard
-from channels.web.metrics import CountedEngine, RedisMetrics
+from channels.web.metrics import CONTENT_TYPE, CountedEngine, ProcessMetrics
 from channels.web.password import PasswordSite, password_blueprint
 from config.errors import ConfigError
 from config.settings import Settings
 from dialogs.actions import Notify, SendSms
+from dialogs.directory_port import DirectoryUnavailable
 from dialogs.password_page import PasswordPage
+from dialogs.ports import StoreUnavailable
 from dialogs.sealing import Sealer
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 64 * 1024
+# Any token is a method to Werkzeug: a label of what a client sent would let it mint series.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 
 
 def create_app(settings: Settings, application: Application) -> Flask:
@@ -54,7 +60,7 @@ def create_app(settings: Settings, application: Application) -> Flask:
     # Link tokens never reach a log line, even where configure_logging was not called.
     install_redaction(app.logger)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
-    metrics = RedisMetrics(application.redis, settings.redis.key_prefix)
+    metrics = application.metrics
     for blueprint in _blueprints(settings, application, metrics):
         app.register_blueprint(blueprint)
     register_helpdesk(app, application)
@@ -71,7 +77,7 @@ def check_settings(settings: Settings) -> None:
 
 
 def _blueprints(settings: Settings, application: Application,
-                metrics: RedisMetrics) -> list[Blueprint]:
+                metrics: ProcessMetrics) -> list[Blueprint]:
     secret = settings.secret_key.reveal().encode("utf-8")
     prefix = settings.redis.key_prefix
     signature = TwilioSignature(settings.twilio.auth_token.reveal(), settings.public_url)
@@ -90,6 +96,11 @@ def _blueprints(settings: Settings, application: Application,
 
     def on_error(channel: str, exc: BaseException) -> None:
         metrics.increment("sspm_errors_total", channel=channel)
+        if isinstance(exc, StoreUnavailable | DirectoryUnavailable):
+            # An outage the operator already sees in /healthz: one line, no traceback.
+            log.warning("request failed: %s", type(exc).__name__,
+                        extra={"channel": channel, "error": str(exc)})
+            return
         log.error("request failed", exc_info=exc, extra={"channel": channel})
 
     sms = SmsChannel(engine, application.catalogue, records, media if sms_media else None,
@@ -113,11 +124,11 @@ def _blueprints(settings: Settings, application: Application,
     return blueprints
 
 
-def _ops_blueprint(application: Application, metrics: RedisMetrics) -> Blueprint:
+def _ops_blueprint(application: Application, metrics: ProcessMetrics) -> Blueprint:
     blueprint = Blueprint("ops", __name__)
 
-    health = HealthCheck({"redis": application.redis.ping, **{
-        f"directory {name}": directory.ping
+    health = HealthCheck({"redis": redis_probe(application.redis), **{
+        f"directory {name}": directory_probe(directory)
         for name, directory in application.directories.items()}})
 
     @blueprint.get("/healthz")
@@ -127,29 +138,42 @@ def _ops_blueprint(application: Application, metrics: RedisMetrics) -> Blueprint
 
     @blueprint.get("/metrics")
     def prometheus() -> Response:
-        return Response(metrics.render(), mimetype="text/plain; version=0.0.4")
+        return Response(metrics.render(), content_type=CONTENT_TYPE)
 
     return blueprint
 
 
 def _health_body(health: Health, application: Application) -> dict[str, object]:
-    """``{"status", "redis", "directory": {domain: state}}``, and ``down`` naming what is."""
+    """``{"status", "redis", "directory": {domain: state}}``; ``down``/``degraded`` name them."""
     states = dict(health.states)
     body: dict[str, object] = {
-        "status": "ok" if health.ok else "unavailable", "redis": states["redis"],
+        "status": "unavailable" if not health.ok else "degraded" if health.degraded else "ok",
+        "redis": states["redis"],
         "directory": {name: states[f"directory {name}"] for name in application.directories}}
     if not health.ok:
         body["down"] = health.down
+    if health.degraded:  # still 200: it serves, but an operator should look (issue 14)
+        body["degraded"] = health.degraded
     return body
 
 
-def _count_requests(app: Flask, metrics: RedisMetrics) -> None:
+def _count_requests(app: Flask, metrics: ProcessMetrics) -> None:
+    def start() -> None:
+        g.sspm_started = time.perf_counter()
+
     def count(response: Response) -> Response:
+        # The URL rule, never the path: a link token must not become a label (or a series).
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        metrics.increment("sspm_http_requests_total", route=route, method=request.method,
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        metrics.increment("sspm_http_requests_total", route=route, method=method,
                           status=str(response.status_code))
+        started = g.get("sspm_started")
+        if started is not None:
+            metrics.observe("sspm_http_request_duration_seconds",
+                            time.perf_counter() - started, route=route)
         return response
 
+    app.before_request(start)
     app.after_request(count)
 
 

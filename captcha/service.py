@@ -1,7 +1,9 @@
 """``CaptchaService``: the ``dialogs.captcha_port.Captchas`` implementation.
 
 Each call to ``new_challenge`` draws a fresh answer and a fresh id; only a keyed hash of the
-answer reaches the store, bound to the conversation, single use, with a TTL.
+answer leaves it, bound to the challenge, the conversation and an expiry, as the challenge's
+``token`` for the conversation to keep (issue 13: no Redis key per challenge; single use is the
+session's, ``dialogs.captcha_port``). The store only checks challenges issued before tokens.
 
 Audio (issue 11) comes from an optional ``AudioRenderer`` (``captcha.audio``): without one, or
 once it has failed (``espeak-ng`` missing), ``offers("audio")`` is False and an audio request
@@ -14,13 +16,15 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 from captcha.audio import LANGUAGES as AUDIO_LANGUAGES
 from captcha.audio import AudioCaptchaUnavailable, AudioChallenge, new_audio_digits
 from captcha.image import fold_lookalikes
 from captcha.spoken import new_spoken_digits, normalise_spoken_attempt
-from captcha.store import CaptchaStore
+from captcha.store import CaptchaStore, issue_token, token_solves
 from dialogs.captcha_port import CaptchaKind, CaptchaKindUnavailable, Challenge
 
 logger = logging.getLogger(__name__)
@@ -62,9 +66,13 @@ class CaptchaService:
         length: int | None = None,
         spoken_length: int = 4,
         audio: AudioRenderer | None = None,
+        *,
+        secret_key: bytes | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """``length=None`` lets the renderer vary the answer's length per picture (a fixed
-        count of glyphs helps a segmenter: issue 11)."""
+        count of glyphs helps a segmenter: issue 11). ``secret_key`` keys the tokens; without
+        it, the store's key does (``store.key``)."""
         if ttl_seconds < 1 or (length is not None and length < 1) or spoken_length < 1:
             raise ValueError("ttl_seconds, length and spoken_length must be at least 1")
         self._renderer = renderer
@@ -74,6 +82,8 @@ class CaptchaService:
         self._spoken_length = spoken_length
         self._audio = audio
         self._audio_failed = False
+        self._key = secret_key if secret_key is not None else store.key
+        self._clock = clock
 
     def warm_audio_in_background(self) -> threading.Thread | None:
         """Synthesise the audio clips in a daemon thread, so the first caller does not wait
@@ -97,19 +107,19 @@ class CaptchaService:
             challenge_id = _IMAGE_PREFIX + secrets.token_urlsafe(16)
             text = self._renderer.random_text(self._length)
             png = self._renderer.render(text)
-            self._store.put(challenge_id, conversation, text, self._ttl)
-            return Challenge(id=challenge_id, kind="image", image_png=png)
+            return Challenge(id=challenge_id, kind="image", image_png=png,
+                             token=self._token(challenge_id, conversation, text))
         if kind == "audio":
             return self._audio_challenge(conversation, language)
         if kind == "spoken":
             challenge_id = _SPOKEN_PREFIX + secrets.token_urlsafe(16)
             digits = new_spoken_digits(self._spoken_length)
-            self._store.put(challenge_id, conversation, digits, self._ttl)
-            return Challenge(id=challenge_id, kind="spoken", spoken_digits=digits)
+            return Challenge(id=challenge_id, kind="spoken", spoken_digits=digits,
+                             token=self._token(challenge_id, conversation, digits))
         raise ValueError(f"unknown captcha kind: {kind!r}")
 
-    def check(self, conversation: str, challenge_id: str, attempt: str) -> bool:
-        """True when ``attempt`` solves the challenge; consumed either way.
+    def check(self, conversation: str, challenge_id: str, attempt: str, token: str = "") -> bool:
+        """True when ``attempt`` solves the challenge before its expiry (module docstring).
 
         Spoken and audio challenges accept keyed digits and spoken number words ("one two
         three four", "un deux trois quatre"); image answers are case- and spacing-insensitive.
@@ -118,7 +128,14 @@ class CaptchaService:
             attempt = normalise_spoken_attempt(attempt)
         elif challenge_id.startswith(_IMAGE_PREFIX):
             attempt = fold_lookalikes(attempt)
+        if token:
+            return token_solves(self._key, token, challenge_id, conversation, attempt,
+                                self._clock())
         return self._store.consume(challenge_id, conversation, attempt)
+
+    def _token(self, challenge_id: str, conversation: str, answer: str) -> str:
+        return issue_token(self._key, challenge_id, conversation, answer,
+                           self._clock() + self._ttl)
 
     def _audio_challenge(self, conversation: str, language: str) -> Challenge:
         if self._audio is None or self._audio_failed:
@@ -131,8 +148,8 @@ class CaptchaService:
             self._switch_audio_off(exc)
             raise CaptchaKindUnavailable("audio") from exc
         challenge_id = _AUDIO_PREFIX + secrets.token_urlsafe(16)
-        self._store.put(challenge_id, conversation, digits, self._ttl)
-        return Challenge(id=challenge_id, kind="audio", audio_wav=rendered.wav)
+        return Challenge(id=challenge_id, kind="audio", audio_wav=rendered.wav,
+                         token=self._token(challenge_id, conversation, digits))
 
     def _warm(self) -> None:
         try:

@@ -1,8 +1,18 @@
-"""Captcha answer stores: only an HMAC of the expected answer is kept, single use, with a TTL.
+"""Captcha answers kept only as an HMAC of the expected answer, with an expiry.
 
 The digest covers the challenge id, the conversation and the normalised answer, under a secret
-key, so a stored value reveals nothing about the answer (even to someone reading Redis), cannot
+key, so a kept value reveals nothing about the answer (even to someone reading Redis), cannot
 be replayed for another challenge, and fails when checked from another conversation.
+
+Two ways to keep it:
+
+- a **token** (``issue_token``, ``token_solves``): the digest and its expiry as a short string
+  the conversation keeps in its own session (issue 13: no Redis key, no round trip of its own);
+  the expiry is inside the digest too, so an edited expiry matches nothing. Single use is the
+  session's: the step that checks a token drops it.
+- a **store** (``MemoryCaptchaStore``, ``RedisCaptchaStore``): SET with a TTL, GETDEL to check.
+  Kept to check challenges issued before tokens, still outstanding in live sessions at an
+  upgrade.
 """
 
 from __future__ import annotations
@@ -27,6 +37,11 @@ _DOMAIN = b"sspm-captcha-v1"
 class CaptchaStore(Protocol):
     """Where challenges wait for their single attempt."""
 
+    @property
+    def key(self) -> bytes:
+        """The secret key of its digests (``CaptchaService`` keys its tokens with it too)."""
+        ...
+
     def put(self, challenge_id: str, conversation: str, answer: str, ttl_seconds: int) -> None:
         """Remember the keyed hash of ``answer`` for ``challenge_id`` for ``ttl_seconds``."""
         ...
@@ -49,6 +64,33 @@ def answer_digest(secret_key: bytes, challenge_id: str, conversation: str, answe
         data = field.encode("utf-8")
         message += len(data).to_bytes(4, "big") + data
     return hmac.new(secret_key, bytes(message), hashlib.sha256).hexdigest()
+
+
+# 128 bits of the HMAC: as hard to forge offline as the whole digest for a challenge that
+# lives minutes, and 32 characters less in every session that shows one.
+_TOKEN_DIGEST_CHARS = 32
+
+
+def issue_token(secret_key: bytes, challenge_id: str, conversation: str, answer: str,
+                expires_at: float) -> str:
+    """``<expiry, hex seconds>.<digest>``: what a session keeps to check one attempt."""
+    expiry = f"{max(0, int(expires_at)):x}"
+    digest = answer_digest(_check_key(secret_key), f"{challenge_id}@{expiry}", conversation,
+                           answer)
+    return f"{expiry}.{digest[:_TOKEN_DIGEST_CHARS]}"
+
+
+def token_solves(secret_key: bytes, token: str, challenge_id: str, conversation: str,
+                 attempt: str, now: float) -> bool:
+    """True when ``attempt`` is the answer ``token`` was issued for, before its expiry."""
+    expiry, _, digest = token.partition(".")
+    try:
+        live = now < int(expiry, 16)
+    except ValueError:
+        return False
+    expected = answer_digest(_check_key(secret_key), f"{challenge_id}@{expiry}", conversation,
+                             attempt)[:_TOKEN_DIGEST_CHARS]
+    return live and _matches(digest, expected)
 
 
 def _check_key(secret_key: bytes) -> bytes:
@@ -75,6 +117,10 @@ class MemoryCaptchaStore:
         self._clock = clock
         self._entries: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def key(self) -> bytes:
+        return self._key
 
     def put(self, challenge_id: str, conversation: str, answer: str, ttl_seconds: int) -> None:
         _check_ttl(ttl_seconds)
@@ -112,6 +158,10 @@ class RedisCaptchaStore:
         self._client = client
         self._key = _check_key(secret_key)
         self._prefix = prefix
+
+    @property
+    def key(self) -> bytes:
+        return self._key
 
     def put(self, challenge_id: str, conversation: str, answer: str, ttl_seconds: int) -> None:
         _check_ttl(ttl_seconds)

@@ -126,7 +126,10 @@ class Directory(Protocol):
         ...
 
     def refresh(self, account: Account) -> Account:
-        """The same account read again (state may have changed)."""
+        """The same account read again (state may have changed); only ``dn`` is used.
+
+        Membership of the protected groups may be up to a minute old (``Account.protected``,
+        docs/security.md); lock, disabled and expiry state are read now."""
         ...
 
     def verify_password(self, account: Account, password: str) -> BindOutcome:
@@ -138,8 +141,12 @@ class Directory(Protocol):
         """Clear the lockout, leaving the password; refuses protected accounts."""
         ...
 
-    def reset_password(self, account: Account, new_password: str, *, must_change: bool) -> None:
-        """Set a new password as the service account; refuses protected accounts."""
+    def reset_password(self, account: Account, new_password: str, *,
+                       must_change: bool) -> Account:
+        """Set a new password as the service account, and return the account as read just
+        before the write. That read is fresh whatever ``account`` holds: a protected, disabled
+        or administrator-locked account is refused, and so is another entry now at the DN
+        (``account.uid`` differs: InvalidCredentials). Only ``dn`` and ``uid`` are used."""
         ...
 
     def set_temporary_password(self, account: Account) -> str:

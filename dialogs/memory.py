@@ -1,4 +1,5 @@
-"""In-memory implementations of the ports in ``dialogs.ports``, and the helpers they share.
+"""In-memory implementations of the ports in ``dialogs.ports``, and the helpers they share
+(the session store is ``dialogs.memory_sessions``).
 
 They exist for fast tests and the console demo; production uses ``bot.redis_stores`` and
 ``bot.audit_log``. Both families pass the same contract tests (``tests/stores/``), so what is
@@ -17,12 +18,11 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from dialogs.ports import Clock, Escalation, LinkGrant, Lookup, StoreUnavailable, TicketState
+from dialogs.ports import Clock, Escalation, Guess, LinkGrant, Tally, TicketState
 
 # After a record's TTL runs out, how long ``load`` still remembers that it existed, so a
 # person who comes back late is told "your session expired" rather than greeted as new.
@@ -148,80 +148,6 @@ class _Expiring:
             del self._items[key]
 
 
-class _KeyLocks:
-    """One ``RLock`` per key, created on demand and dropped when nobody holds or awaits it."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, tuple[threading.RLock, int]] = {}
-
-    @contextmanager
-    def hold(self, key: str, wait: float) -> Iterator[None]:
-        with self._guard:
-            lock, users = self._locks.get(key, (threading.RLock(), 0))
-            self._locks[key] = (lock, users + 1)
-        try:
-            if not lock.acquire(timeout=wait):
-                raise StoreUnavailable(f"lock for {key!r} not acquired within {wait} s")
-            try:
-                yield
-            finally:
-                lock.release()
-        finally:
-            with self._guard:
-                lock, users = self._locks[key]
-                if users == 1:
-                    del self._locks[key]
-                else:
-                    self._locks[key] = (lock, users - 1)
-
-
-class MemorySessionStore:
-    """``SessionStore`` in a dict. ``lock`` is a per-key re-entrant lock; like the Redis store
-    it raises ``StoreUnavailable`` when it cannot be taken within ``lock_wait`` seconds.
-
-    ``Lookup.EXPIRED`` is reported until the next ``save`` or ``delete`` of that key.
-    """
-
-    def __init__(self, clock: Clock, lock_wait: float = 10.0) -> None:
-        self._guard = threading.Lock()
-        self._records = _Expiring(clock)
-        self._traces = _Expiring(clock)
-        self._events = _Expiring(clock)
-        self._locks = _KeyLocks()
-        self._lock_wait = lock_wait
-
-    def lock(self, key: str) -> AbstractContextManager[None]:
-        return self._locks.hold(key, self._lock_wait)
-
-    def load(self, key: str) -> dict[str, Any] | Lookup:
-        with self._guard:
-            text = self._records.get(key)
-            if text is not None:
-                return decode_record(text)
-            return Lookup.EXPIRED if self._traces.get(key) is not None else Lookup.NEW
-
-    def save(self, key: str, record: dict[str, Any], ttl_seconds: int) -> None:
-        text = encode_record(record)
-        ttl = _positive(ttl_seconds, "ttl_seconds")
-        with self._guard:
-            self._records.put(key, text, ttl)
-            self._traces.put(key, True, ttl + TRACE_SECONDS)
-
-    def delete(self, key: str) -> None:
-        with self._guard:
-            self._records.pop(key)
-            self._traces.pop(key)
-
-    def first_delivery(self, event_id: str, ttl_seconds: int) -> bool:
-        ttl = _positive(ttl_seconds, "ttl_seconds")
-        with self._guard:
-            if self._events.get(event_id) is not None:
-                return False
-            self._events.put(event_id, True, ttl)
-            return True
-
-
 class MemoryCounters:
     """``Counters`` in a dict: a fixed window that starts at the first increment."""
 
@@ -235,17 +161,50 @@ class MemoryCounters:
             value = self._counts.get(key)
             return int(value) if value is not None else 0
 
+    def tally(self, key: str) -> Tally:
+        with self._guard:
+            value = self._counts.get(key)
+            return Tally(int(value) if value is not None else 0,
+                         self._blocks.get(key) is not None)
+
     def increment(self, key: str, window_seconds: int) -> int:
         window = _positive(window_seconds, "window_seconds")
         with self._guard:
+            return self._increment(key, window)
+
+    def increment_all(self, windows: Sequence[tuple[str, int]]) -> tuple[int, ...]:
+        checked = [(key, _positive(window, "window_seconds")) for key, window in windows]
+        with self._guard:
+            return tuple(self._increment(key, window) for key, window in checked)
+
+    def give_back(self, key: str) -> None:
+        with self._guard:
             item = self._counts.item(key)
-            if item is None:
-                self._counts.put(key, 1, window)
-                return 1
-            # Keep the deadline set by the first increment: the window does not slide.
-            deadline, value = item
-            self._counts.put_until(key, value + 1, deadline)
-            return int(value) + 1
+            if item is not None and int(item[1]) > 0:
+                self._counts.put_until(key, int(item[1]) - 1, item[0])
+
+    def take_guess(self, key: str, window_seconds: int, limit: int, *, proven: bool) -> Guess:
+        window = _positive(window_seconds, "window_seconds")
+        with self._guard:
+            attempt = self._increment(key, window)
+            if self._blocks.get(key) is not None or attempt > limit:
+                return Guess(attempt, refused=True)
+            if proven:
+                self._counts.pop(key)
+                self._blocks.pop(key)
+            elif attempt >= limit:
+                self._blocks.put(key, True, window)
+            return Guess(attempt, refused=False)
+
+    def _increment(self, key: str, window: int) -> int:
+        item = self._counts.item(key)
+        if item is None:
+            self._counts.put(key, 1, window)
+            return 1
+        # Keep the deadline set by the first increment: the window does not slide.
+        deadline, value = item
+        self._counts.put_until(key, value + 1, deadline)
+        return int(value) + 1
 
     def block(self, key: str, seconds: int) -> None:
         ttl = _positive(seconds, "seconds")

@@ -51,6 +51,7 @@ from dialogs.password_quality import (
 )
 from dialogs.ports import Escalation, LinkGrant, LinkPurpose, PasswordLinks
 from dialogs.sealing import Sealer
+from dialogs.steps.new_password import breach_problems
 from dialogs.steps.password_link import UNKNOWN_LOGIN_MARK
 from dialogs.turn import Services
 
@@ -134,6 +135,10 @@ class PasswordPage:
                                   language=grant.language, purpose=grant.purpose)
             if not confirm_matches(password, confirm):
                 return self._problem(grant, Message.of("password.mismatch"))
+            breached = breach_problems(self.services, password)
+            if breached:
+                return PageResult(done=False, problems=breached,
+                                  language=grant.language, purpose=grant.purpose)
         taken = links.consume(token)
         if taken is None:
             return PageResult(done=False, link_gone=True)
@@ -146,12 +151,21 @@ class PasswordPage:
     # -- reset (forgot) ----------------------------------------------------------------------
 
     def _apply(self, token: str, grant: LinkGrant, password: str) -> PageResult:
+        """One read and one write (issue 13): ``reset_password`` re-reads the entry at the
+        grant's DN, refuses it if it is another account (stable id), protected, disabled or
+        locked by an administrator since the proof, and returns what it read."""
         directory = self.services.directories.get(grant.domain)
-        account = directory.find_account(grant.login) if directory is not None else None
-        if directory is None or account is None or account.dn != grant.dn:
+        account = self._granted_account(directory, grant)
+        if directory is None or account is None:
             return PageResult(done=False, link_gone=True)
         try:
-            directory.reset_password(account, password, must_change=False)
+            account = directory.reset_password(account, password, must_change=False)
+        except InvalidCredentials:
+            self._audit(grant, "account_gone")
+            return PageResult(done=False, link_gone=True, language=grant.language)
+        except AccountDisabled:
+            self._audit(grant, "refused_disabled")
+            return PageResult(done=False, link_gone=True, language=grant.language)
         except PasswordRejected as error:
             self._links().restore(token, grant)
             self._audit(grant, "rejected", reason=error.reason)
@@ -165,6 +179,18 @@ class PasswordPage:
         self._audit(grant, "ok")
         return PageResult(done=True, language=grant.language,
                           notices=self._notices(grant, account, "notice.password_reset"))
+
+    @staticmethod
+    def _granted_account(directory: Directory | None, grant: LinkGrant) -> Account | None:
+        """The account the grant names, without a read; a grant issued before it carried the
+        stable id is checked by a search, as it used to be."""
+        if directory is None or not grant.dn:
+            return None
+        if grant.uid:
+            return Account(dn=grant.dn, username=grant.login, domain=grant.domain,
+                           uid=grant.uid)
+        found = directory.find_account(grant.login)
+        return found if found is not None and found.dn == grant.dn else None
 
     # -- change and sign-in: the current password first ----------------------------------------
 
@@ -283,6 +309,13 @@ class PasswordPage:
         return tuple(other_channel_notices(account, ("web", grant.sender), message_id))
 
     def _personal_words(self, grant: LinkGrant) -> tuple[str, ...]:
+        """Carried in the grant (issue 13: the page read the account on every open, meter
+        and submit). An unknown login's grant carries none and reads nothing either, so
+        the page costs the same for both (DESIGN.md 5.2)."""
+        if grant.personal_words:
+            return tuple(str(word) for word in grant.personal_words)
+        if grant.login.startswith(UNKNOWN_LOGIN_MARK):
+            return (grant.login,)
         directory = self.services.directories.get(grant.domain)
         account = directory.find_account(grant.login) if directory is not None else None
         return account.personal_words if account is not None else (grant.login,)
@@ -309,7 +342,8 @@ class PasswordPage:
     def _audit(self, grant: LinkGrant, result: str, **fields: str | int | bool) -> None:
         event = {"reset": "reset", "change": "change",
                  "enrol_sign_in": "enrol.password"}[grant.purpose]
-        self.services.audit.record(event, result=result, channel="web",
+        # The page finishes a conversation begun on grant.channel: counted there (issue 16).
+        self.services.audit.record(event, result=result, channel=grant.channel,
                                    who=f"{grant.domain}\\{grant.login}", via="password_link",
                                    **fields)
 

@@ -10,13 +10,23 @@ zxcvbn's English feedback strings are mapped to message ids (``password.hint.*``
 
 Lengths are counted in Unicode code points of the password exactly as typed; nothing is
 normalised (the directory receives the same string).
+
+One zxcvbn run per candidate (issue 13): the password page rates what is typed at each pause,
+then the submit judges the same final candidate again. The last few verdicts are therefore
+kept in a small bounded memo keyed by an HMAC of the candidate and its context under a key
+drawn at start and never stored: the memo holds digests and verdicts (a score and message ids),
+never a password, so nothing clear outlives the request that carried it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
 import re
+import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -188,6 +198,41 @@ def _hints(feedback: dict[str, Any]) -> list[Message]:
     return [Message.of(hint) for hint in ids]
 
 
+class _VerdictMemo:
+    """The last ``size`` verdicts by keyed digest of (candidate, context, rules)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._key = secrets.token_bytes(32)
+        self._verdicts: OrderedDict[bytes, PasswordVerdict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def digest(self, password: str, rules: PasswordRules, user_inputs: Sequence[str]) -> bytes:
+        material = json.dumps([password, list(user_inputs), list(rules.org_words),
+                               rules.min_length, rules.max_length, rules.min_score])
+        return hmac.new(self._key, material.encode("utf-8"), hashlib.sha256).digest()
+
+    def get(self, digest: bytes) -> PasswordVerdict | None:
+        with self._lock:
+            verdict = self._verdicts.get(digest)
+            if verdict is not None:
+                self._verdicts.move_to_end(digest)
+            return verdict
+
+    def put(self, digest: bytes, verdict: PasswordVerdict) -> None:
+        with self._lock:
+            self._verdicts[digest] = verdict
+            self._verdicts.move_to_end(digest)
+            while len(self._verdicts) > self._size:
+                self._verdicts.popitem(last=False)
+
+
+VERDICT_MEMO_SIZE = 256
+"""Enough for the candidates rated in the last minutes of a busy process, and bounded."""
+
+_MEMO = _VerdictMemo(VERDICT_MEMO_SIZE)
+
+
 def assess_password(
     password: str, rules: PasswordRules, *, user_inputs: Sequence[str]
 ) -> PasswordVerdict:
@@ -198,8 +243,18 @@ def assess_password(
     one, appears in the password, case-insensitively); ``password.weak`` {score} {min} when the
     zxcvbn score (with ``user_inputs`` and ``rules.org_words`` as context) is below
     ``rules.min_score``, followed by the matching ``password.hint.*`` ids. A password over the
-    maximum length is not scored further (score 0).
+    maximum length is not scored further (score 0). The same candidate in the same context is
+    judged once (a memo of digests, see the module docstring).
     """
+    digest = _MEMO.digest(password, rules, user_inputs)
+    verdict = _MEMO.get(digest)
+    if verdict is None:
+        verdict = _judge(password, rules, user_inputs)
+        _MEMO.put(digest, verdict)
+    return verdict
+
+
+def _judge(password: str, rules: PasswordRules, user_inputs: Sequence[str]) -> PasswordVerdict:
     problems: list[Message] = []
     length = len(password)
     if length > rules.max_length:

@@ -7,8 +7,7 @@ JSON primitives only, and never a secret in clear (DESIGN.md section 5.11).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal, Protocol
@@ -31,15 +30,62 @@ class Lookup(Enum):
     EXPIRED = "expired"
 
 
+# A provider retries a delivery whose reply failed, before the person has sent much more:
+# a store remembers the last 16 delivery ids of a conversation, which bounds what it keeps.
+DELIVERY_IDS_KEPT = 16
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A platform's id for one inbound delivery, and how long that platform may send it again
+    (the store remembers the id that long, and no longer: issue 13)."""
+
+    id: str
+    retry_seconds: int
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The start of one turn: the conversation's lock held, and what the turn reads first.
+
+    ``token`` proves the lock is this turn's; ``close`` writes only while it still holds.
+    ``duplicate``: the delivery was seen before; no lock was taken and nothing is to close.
+    ``prefetched``: the store also read the conversation's relay mark (``relay``, the ticket
+    of the agent holding it) and its sender's remembered language (``language``), so the
+    engine need not ask the ``Relays`` and ``LanguagePreferences`` ports; when False, those
+    two are unknown rather than absent.
+    """
+
+    key: str
+    token: str = ""
+    record: dict[str, Any] | Lookup = Lookup.NEW
+    duplicate: bool = False
+    prefetched: bool = False
+    relay: str | None = None
+    language: str | None = None
+
+
 class SessionStore(Protocol):
     """One JSON record per conversation, with one TTL; a per-conversation lock.
 
-    ``load`` returns the record, or ``Lookup.EXPIRED`` when a record existed recently but its
-    TTL ran out (so the person gets a friendly restart), or ``Lookup.NEW``.
+    A turn is ``open`` then ``close``: one round trip each on Redis (issue 13). ``open``
+    takes the conversation's lock (waiting a bounded time, else ``StoreUnavailable``),
+    records the delivery id, and returns the record: the record, or ``Lookup.EXPIRED`` when
+    a record existed recently but its TTL ran out (so the person gets a friendly restart),
+    or ``Lookup.NEW``. ``load``, ``save`` and ``delete`` work outside a turn, without the
+    lock (tests and tools).
     """
 
-    def lock(self, key: str) -> AbstractContextManager[None]:
-        """Hold while handling one event, so concurrent events never interleave."""
+    def open(self, key: str, delivery: Delivery | None = None) -> Opening:
+        """Take the lock and read; a ``delivery`` seen before gives ``duplicate`` at once."""
+        ...
+
+    def close(self, opening: Opening, *, record: dict[str, Any] | None = None,
+              ttl_seconds: int = 0, delete: bool = False) -> None:
+        """Save ``record`` for ``ttl_seconds``, or ``delete`` it, or with neither leave it,
+        and release the lock, all at once and only while ``opening.token`` still holds it:
+        a lock lost meanwhile (another worker may have interleaved) writes nothing and
+        raises ``StoreUnavailable``."""
         ...
 
     def load(self, key: str) -> dict[str, Any] | Lookup:
@@ -51,19 +97,61 @@ class SessionStore(Protocol):
     def delete(self, key: str) -> None:
         ...
 
-    def first_delivery(self, event_id: str, ttl_seconds: int) -> bool:
-        """True the first time ``event_id`` is seen; False for a retried delivery."""
-        ...
+
+@dataclass(frozen=True)
+class Tally:
+    """A counter and its block, read together (one round trip on Redis)."""
+
+    count: int = 0
+    blocked: bool = False
+
+
+@dataclass(frozen=True)
+class Guess:
+    """One guess taken from a budget (``Counters.take_guess``): the how-manieth it was, and
+    whether it was refused (blocked, or over the limit) so its outcome must not be told."""
+
+    attempt: int
+    refused: bool
 
 
 class Counters(Protocol):
-    """Shared counters and blocks (every channel and worker sees the same ones)."""
+    """Shared counters and blocks (every channel and worker sees the same ones).
+
+    Issue 13: what a turn asks of them costs one round trip on Redis: ``tally`` reads a
+    counter and its block together, ``increment_all`` adds to several counters at once, and
+    ``take_guess`` spends, judges and settles a guess in one atomic step.
+    """
 
     def count(self, key: str) -> int:
         ...
 
+    def tally(self, key: str) -> Tally:
+        """``count`` and ``blocked`` at once."""
+        ...
+
     def increment(self, key: str, window_seconds: int) -> int:
         """Add one; the window starts at the first increment. Returns the new count."""
+        ...
+
+    def increment_all(self, windows: Sequence[tuple[str, int]]) -> tuple[int, ...]:
+        """``increment`` each ``(key, window_seconds)``, at once; the new counts, in order.
+        Each increment is atomic on its own; together they are not a transaction."""
+        ...
+
+    def give_back(self, key: str) -> None:
+        """Take one off a live counter (never below zero, never starting a window)."""
+        ...
+
+    def take_guess(self, key: str, window_seconds: int, limit: int, *, proven: bool) -> Guess:
+        """Spend one guess of ``key``'s budget and settle it, atomically (DESIGN.md 5.3).
+
+        Refused when ``key`` is blocked or this guess is past ``limit``: then nothing else
+        changes, and the caller must not tell the outcome. Otherwise a ``proven`` guess
+        clears the counter and its block (the owner proved it: earlier failures were
+        theirs), and a failed guess that reaches ``limit`` blocks ``key`` for the window.
+        Parallel guesses never get more outcomes told than the budget, however they race.
+        """
         ...
 
     def block(self, key: str, seconds: int) -> None:
@@ -144,6 +232,11 @@ class LinkGrant:
     language: str = "en"
     expires_at: float = 0.0
     purpose: LinkPurpose = "reset"
+    # What the page would otherwise search the directory for (issue 13): the account's
+    # stable id (a write re-reads the entry and refuses another one at the DN) and the
+    # words a new password must not contain. Absent in grants issued before them.
+    uid: str = ""
+    personal_words: tuple[str, ...] = ()
 
 
 class PasswordLinks(Protocol):

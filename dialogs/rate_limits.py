@@ -9,7 +9,7 @@ The attacker's moves, and what each limit does about them:
   counter only tells that the channel is *under pressure*: above ``channel_rate_limit`` starts
   in the window, each sender may start only ``pressure_sender_limit`` flows, so each flooding
   number is cut off after a few starts while a newcomer who starts one or two flows is served.
-  Two counter increments per start, whatever the load.
+  Two counter increments per start, whatever the load, sent together.
 - **Tickets raised in bulk** (the help desk word, the menu, failing proofs on purpose): at most
   ``tickets_per_sender`` per sender and ``tickets_per_account`` per account (the resolved DN,
   whatever spelling found it) in their windows (``capped_ticket``). Beyond that no ticket is
@@ -34,14 +34,19 @@ def _sender_digest(turn: Turn) -> str:
 
 
 def start_refusal(turn: Turn) -> str:
-    """``""`` when this sender may start a flow now, else the audit result saying why not."""
+    """``""`` when this sender may start a flow now, else the audit result saying why not.
+
+    Both counters move in one round trip (issue 13); the pressure measures starts let
+    through, so a start the sender's own limit refuses gives the channel's back.
+    """
     settings, counters = turn.settings, turn.services.counters
     window = settings.sender_rate_window_seconds
-    started = counters.increment("sender:" + _sender_digest(turn), window)
+    channel_key = "channel:" + turn.key.channel
+    started, channel = counters.increment_all(
+        (("sender:" + _sender_digest(turn), window), (channel_key, window)))
     if started > settings.sender_rate_limit:
+        counters.give_back(channel_key)  # the flooder's own path pays the extra round trip
         return "sender_limited"
-    # Refused starts above are not counted here: the pressure measures starts let through.
-    channel = counters.increment("channel:" + turn.key.channel, window)
     if channel > settings.channel_rate_limit and started > settings.pressure_sender_limit:
         return "sender_limited_under_pressure"
     return ""

@@ -23,6 +23,7 @@ from dialogs.actions import (
     UseLanguage,
 )
 from dialogs.answers import AnswerHasher
+from dialogs.breached_passwords import BreachedPasswords
 from dialogs.captcha_port import Captchas
 from dialogs.directory_port import Account, Directory
 from dialogs.engine_settings import EngineSettings
@@ -63,6 +64,8 @@ class Services:
     deliverable: Callable[[SendSms | Notify], bool] = field(default=lambda action: True)
     # Languages chosen per sender (issue 12); without it a choice lasts one conversation.
     languages: LanguagePreferences | None = None
+    # New passwords checked against a breached corpus (issue 15); None when switched off.
+    breached_passwords: BreachedPasswords | None = None
 
 
 # Under this many seconds left, every prompt says the clock is about to run out (issue 12).

@@ -25,6 +25,7 @@ Facts (STACK-NOTES.md, checked on Samba 4.17):
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +45,7 @@ from dialogs.directory_port import (
     PasswordRejected,
 )
 from directory.errors import rejection_from
-from directory.openldap import Changes, first
+from directory.openldap import POLICY_CACHE_SECONDS, Changes, first
 from directory.pool import ConnectionPool
 
 UF_ACCOUNTDISABLE = 0x2
@@ -93,7 +94,7 @@ class ActiveDirectoryDialect:
     def __init__(self, settings: DomainSettings, pool: ConnectionPool) -> None:
         self.settings = settings
         self.pool = pool
-        self._threshold: int | None = None
+        self._threshold: tuple[int, float] | None = None  # value, read at (monotonic)
 
     # -- finding -----------------------------------------------------------------------------
 
@@ -140,11 +141,14 @@ class ActiveDirectoryDialect:
         return _number(attributes, "badPwdCount") or 0
 
     def lockout_threshold(self, attributes: dict[str, Any]) -> int:
-        """The domain's lockoutThreshold, read once. A fine-grained policy (PSO) may set a
-        lower one for some users; ``[dialog] bind_failure_limit`` must stay below it too."""
-        if self._threshold is None:
-            self._threshold = self.pool.run("read lockout threshold", self._read_threshold)
-        return self._threshold
+        """The domain's lockoutThreshold, read at most once a minute. A fine-grained policy
+        (PSO) may set a lower one for some users; ``[dialog] bind_failure_limit`` must stay
+        below it too."""
+        now = time.monotonic()
+        if self._threshold is None or now - self._threshold[1] >= POLICY_CACHE_SECONDS:
+            self._threshold = (self.pool.run("read lockout threshold", self._read_threshold),
+                               now)
+        return self._threshold[0]
 
     def _read_threshold(self, connection: Connection) -> int:
         connection.search(self.settings.base_dn, "(objectClass=*)", search_scope=BASE,
@@ -209,4 +213,4 @@ class ActiveDirectoryDialect:
             except ldap_exc.LDAPConstraintViolationResult as exc:
                 raise self.password_refusal(exc, connection.result) from exc
 
-        self.pool.run("own password change", change)
+        self.pool.run("own password change", change, writer=True)

@@ -131,9 +131,11 @@ class LdapDirectory:
         return self._account(entries[0])
 
     def refresh(self, account: Account) -> Account:
+        # From a writable server: a write follows, or a failure count written there is read
+        # back (a replica may not have it yet; directory.pool explains).
         entries = self.pool.run("refresh account", lambda c: self._search(
             c, f"(objectClass={escape_filter_chars(self.settings.user_object_class)})",
-            base=account.dn, scope=BASE))
+            base=account.dn, scope=BASE), writer=True)
         if not entries:
             raise InvalidCredentials("account vanished")
         return self._account(entries[0])
@@ -181,21 +183,27 @@ class LdapDirectory:
         key = normalised_dn(dn)
         if any(key == normalised_dn(p) for p in self.settings.protected_dns):
             return True
+        return self.protected_groups.contains(dn)
+
+    @property
+    def protected_groups(self) -> ProtectedGroups:
+        """The protected groups' cached expansion; membership is up to ``CACHE_SECONDS`` old."""
         if self._protected_groups is None:  # created on first use; a race only builds two
             self._protected_groups = ProtectedGroups(
                 self.settings.protected_groups, self.pool, self.dialect.group_member_filter,
                 nested=self.dialect.name != "ad")
-        return self._protected_groups.contains(dn)
+        return self._protected_groups
 
     # -- binding as the person ---------------------------------------------------------------
 
     def verify_password(self, account: Account, password: str) -> BindOutcome:
         if not password:
             raise InvalidCredentials("empty password")  # an empty password is an anonymous bind
+        # On a writable server: ppolicy counts the failure where it replicates from.
         connection = self.pool.new_connection(account.dn, password)
         with translated("user bind", lambda: connection.result):
             try:
-                connection.bind(controls=list(self.dialect.bind_controls) or None)
+                self.pool.bind(connection, controls=list(self.dialect.bind_controls) or None)
             except ldap_exc.LDAPInvalidCredentialsResult as exc:
                 try:
                     return self.dialect.bind_outcome(connection.result, bound=False)
@@ -212,14 +220,20 @@ class LdapDirectory:
         self._refuse_protected(current)
         if current.lock != "locked":
             return  # nothing to clear: deleting an absent attribute would fail the modify
-        self.pool.run("unlock", lambda c: c.modify(current.dn, self.dialect.unlock_changes()))
+        self.pool.run("unlock", lambda c: c.modify(current.dn, self.dialect.unlock_changes()),
+                      writer=True)
 
-    def reset_password(self, account: Account, new_password: str, *, must_change: bool) -> None:
+    def reset_password(self, account: Account, new_password: str, *,
+                       must_change: bool) -> Account:
         current = self.refresh(account)
+        if account.uid and current.uid != account.uid:
+            # Another entry now holds this DN (deleted and re-created): not the proven person.
+            raise InvalidCredentials("account replaced")
         self._refuse_protected(current)
         changes = self.dialect.reset_changes(new_password, must_change=must_change,
                                              locked=current.lock == "locked")
         self._write_password("reset password", current.dn, changes)
+        return current
 
     def _write_password(self, operation: str, dn: str, changes: Changes) -> None:
         def write(connection: Connection) -> bool:
@@ -229,7 +243,7 @@ class LdapDirectory:
             except ldap_exc.LDAPConstraintViolationResult as exc:
                 raise self.dialect.password_refusal(exc, connection.result) from exc
 
-        self.pool.run(operation, write)
+        self.pool.run(operation, write, writer=True)
 
     def set_temporary_password(self, account: Account) -> str:
         password = generate_temporary_password()
@@ -248,11 +262,17 @@ class LdapDirectory:
         attribute = self.settings.attributes.enrolment
         changes: Changes = {
             attribute: [(MODIFY_REPLACE, [record] if record is not None else [])]}
-        self.pool.run("write enrolment", lambda c: self._write_enrolment(c, account.dn, changes))
+        # An entry that holds a record already has the class the attribute needs (issue 13:
+        # a search per proof for nothing).
+        known = account.enrolment is not None
+        self.pool.run("write enrolment",
+                      lambda c: self._write_enrolment(c, account.dn, changes, known),
+                      writer=True)
 
-    def _write_enrolment(self, connection: Connection, dn: str, changes: Changes) -> bool:
+    def _write_enrolment(self, connection: Connection, dn: str, changes: Changes,
+                         has_class: bool = False) -> bool:
         object_class = self.dialect.enrolment_object_class
-        if object_class is not None:
+        if object_class is not None and not has_class:
             connection.search(dn, "(objectClass=*)", search_scope=BASE,
                               attributes=["objectClass"])
             classes = {str(c).lower() for e in connection.response or []

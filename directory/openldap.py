@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +35,7 @@ from directory.pool import ConnectionPool
 from directory.ppolicy import PPOLICY_REQUEST, policy_from_result
 
 ADMIN_LOCK = "000001010000Z"
+POLICY_CACHE_SECONDS = 60.0
 PPOLICY_STATE_ATTRIBUTES = ("pwdAccountLockedTime", "pwdReset", "pwdChangedTime",
                             "pwdPolicySubentry", "pwdFailureTime", "entryUUID")
 
@@ -85,7 +88,7 @@ def quiet_unbind(connection: Connection) -> None:
 
 
 class OpenLdapDialect:
-    """OpenLDAP with the ppolicy overlay; reads pwdPolicy entries once and caches them."""
+    """OpenLDAP with the ppolicy overlay; reads a pwdPolicy entry at most once a minute."""
 
     name: str = "openldap"
     enrolment_object_class: str | None = "sspmEnrolled"
@@ -96,8 +99,9 @@ class OpenLdapDialect:
     def __init__(self, settings: DomainSettings, pool: ConnectionPool) -> None:
         self.settings = settings
         self.pool = pool
-        self._policies: dict[str, PolicyTimes] = {}
+        self._policies: dict[str, tuple[PolicyTimes, float]] = {}  # dn -> policy, read at
         self._policy_lock = threading.Lock()
+        self.clock: Callable[[], float] = time.monotonic
 
     # -- finding -----------------------------------------------------------------------------
 
@@ -163,13 +167,16 @@ class OpenLdapDialect:
         # read: the domain names it (password_policy_dn), else the usual place is tried.
         dn = text(first(attributes, "pwdPolicySubentry")) or self.settings.password_policy_dn \
             or f"cn=default,ou=policies,{self.settings.base_dn}"
+        # Cached (issue 13: no read per account), but not for ever: a lowered pwdMaxFailure
+        # must reach the guess budget (dialogs.password_guesses) within a minute.
+        now = self.clock()
         with self._policy_lock:
             cached = self._policies.get(dn)
-        if cached is not None:
-            return cached
+        if cached is not None and now - cached[1] < POLICY_CACHE_SECONDS:
+            return cached[0]
         policy = self.pool.run("read password policy", lambda c: _read_policy(c, dn))
         with self._policy_lock:
-            self._policies[dn] = policy
+            self._policies[dn] = (policy, now)
         return policy
 
     # -- binding as the person ---------------------------------------------------------------
@@ -208,7 +215,7 @@ class OpenLdapDialect:
         connection = self.pool.new_connection(dn, old_password)
         with translated("own password change", lambda: connection.result):
             try:
-                connection.bind(controls=list(self.bind_controls))
+                self.pool.bind(connection, controls=list(self.bind_controls))
             except ldap_exc.LDAPInvalidCredentialsResult as exc:
                 quiet_unbind(connection)
                 try:

@@ -10,9 +10,13 @@ and the ``memberOf`` overlay cannot be assumed on a directory someone else set u
   ``group``, or any entry carrying members) is followed. Cycles are cut by a seen-set; depth,
   groups and reads are bounded. The expanded *list of groups* is cached per domain for a short
   time, so the walk costs a few reads a minute, not a few per lookup.
-- **Look up**: whether a DN is a member is asked of the server on each group of that list, so
-  DN matching is the directory's own (case, spacing, escapes) and a person added directly to
-  any known group is seen at once. Only a group newly nested into the set waits for the cache.
+- **Look up** (issue 13: the per-group searches were most of a reset's LDAP operations): the
+  walk reads every member entry anyway, so it keeps the DN *the server* gives each member
+  entry, and a lookup compares the account's DN, also as the server gives it, with that set:
+  no directory operation per lookup, and no client-side parsing of how a member value was
+  escaped or spaced. The price: a membership added or removed shows within the cache time
+  (``CACHE_SECONDS``), as a group newly nested already did. Where the server follows nesting
+  itself (AD's IN_CHAIN, ``nested=False``), the server is still asked on each lookup.
 - **Fail closed**: a configured group that cannot be read, or a walk cut by a bound, makes
   every account protected (self-service refuses after the proof, so nothing is enumerated;
   ``sspm check`` names the group). A typo in the configuration must never unprotect the admins.
@@ -42,8 +46,7 @@ CACHE_SECONDS = 60.0
 
 MEMBER_ATTRIBUTES = ("member", "uniqueMember")
 # An entry is followed as a group if it is one by class or simply carries members.
-GROUP_FILTER = ("(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)"
-                "(objectClass=group)(member=*)(uniqueMember=*))")
+GROUP_CLASSES = frozenset({"groupofnames", "groupofuniquenames", "group"})
 _OPTIONAL_UID = re.compile(r"#'[01]*'B$")  # nameAndOptionalUID: "<dn>#'0101'B"
 
 
@@ -54,6 +57,9 @@ class Expansion:
     groups: tuple[str, ...]
     missing: tuple[str, ...] = ()  # configured groups that could not be read
     cut: str = ""  # the bound that stopped the walk, if one did
+    # Every entry under the groups, nested ones included, as normalised server DNs (the
+    # walk's; empty where the server is asked instead).
+    members: frozenset[str] = frozenset()
 
     @property
     def trustworthy(self) -> bool:
@@ -74,7 +80,7 @@ class ProtectedGroups:
         self._member_filter = member_filter
         self._nested = nested
         self._cache_seconds = cache_seconds
-        self._clock = clock
+        self.clock = clock  # public so a test can move time past the cache
         self._lock = threading.Lock()
         self._cached: Expansion | None = None
         self._expires = 0.0
@@ -86,6 +92,8 @@ class ProtectedGroups:
         expansion = self.current()
         if not expansion.trustworthy:
             return True  # fail closed; logged once per expansion
+        if self._nested:
+            return normalised_dn(dn) in expansion.members
         member_filter = self._member_filter(dn)
         return self._pool.run("check protected groups", lambda c: any(
             _matches(c, group, member_filter) for group in expansion.groups))
@@ -93,7 +101,7 @@ class ProtectedGroups:
     def current(self) -> Expansion:
         """The cached expansion, walked again once it is older than the cache time."""
         with self._lock:
-            now = self._clock()
+            now = self.clock()
             if self._cached is None or now >= self._expires:
                 self._cached = self.expand()
                 self._expires = now + self._cache_seconds
@@ -127,6 +135,7 @@ class _Walk:
         self.connection = connection
         self.configured = configured
         self.groups: dict[str, str] = {}  # normalised DN -> DN as the directory wrote it
+        self.members: set[str] = set()  # normalised server DNs of every entry under them
         self.read: set[str] = set()  # every DN read, groups or not: each is read once
         self.missing: list[str] = []
 
@@ -141,11 +150,18 @@ class _Walk:
                 if len(self.read) >= MAX_READS:
                     return self._result(cut=f"more than {MAX_READS} entries")
                 self.read.add(key)
-                members = _members(self.connection, dn, GROUP_FILTER)
-                if members is None:
+                entry = _entry(self.connection, dn)
+                if entry is None:
                     if depth == 0:
                         self.missing.append(dn)
-                    continue  # a person, or an entry gone since it was listed
+                    continue  # an entry gone since it was listed
+                server_dn, members = entry
+                if depth > 0:
+                    self.members.add(normalised_dn(server_dn))
+                if members is None:
+                    if depth == 0:
+                        self.missing.append(dn)  # configured, but not a group
+                    continue  # a person
                 if depth > MAX_DEPTH:
                     return self._result(cut=f"nesting deeper than {MAX_DEPTH}")
                 if len(self.groups) >= MAX_GROUPS:
@@ -158,7 +174,8 @@ class _Walk:
         return self._result()
 
     def _result(self, cut: str = "") -> Expansion:
-        return Expansion(tuple(self.groups.values()), tuple(self.missing), cut)
+        return Expansion(tuple(self.groups.values()), tuple(self.missing), cut,
+                         frozenset(self.members))
 
 
 def _members(connection: Connection, dn: str, search_filter: str) -> list[str] | None:
@@ -173,6 +190,25 @@ def _members(connection: Connection, dn: str, search_filter: str) -> list[str] |
             attributes = entry.get("attributes", {})
             values = [v for name in MEMBER_ATTRIBUTES for v in attributes.get(name) or []]
             return [_OPTIONAL_UID.sub("", str(v)) for v in values]
+    return None
+
+
+def _entry(connection: Connection, dn: str) -> tuple[str, list[str] | None] | None:
+    """The entry's DN as the server gives it, and its member DNs if it is a group (by class,
+    or because it carries members); None if there is no such entry."""
+    try:
+        connection.search(dn, "(objectClass=*)", search_scope=BASE,
+                          attributes=[*MEMBER_ATTRIBUTES, "objectClass"])
+    except (ldap_exc.LDAPNoSuchObjectResult, ldap_exc.LDAPInvalidDNSyntaxResult):
+        return None
+    for entry in connection.response or []:
+        if entry.get("type") == "searchResEntry":
+            attributes = entry.get("attributes", {})
+            values = [v for name in MEMBER_ATTRIBUTES for v in attributes.get(name) or []]
+            classes = {str(c).lower() for c in attributes.get("objectClass") or []}
+            group = bool(values) or bool(classes & GROUP_CLASSES)
+            members = [_OPTIONAL_UID.sub("", str(v)) for v in values] if group else None
+            return str(entry.get("dn", dn)), members
     return None
 
 

@@ -69,9 +69,11 @@ def link(turn: Turn) -> str:
     links = turn.services.password_links
     if account is None or links is None:
         return "forgot:temporary"
-    grant = LinkGrant(domain=account.domain, dn=account.dn, login=str(turn.data["login"]),
+    # The page needs nothing more of the directory until the write (issue 13).
+    grant = LinkGrant(domain=account.domain, dn=account.dn, login=account.username,
                       channel=turn.key.channel, sender=turn.key.sender,
-                      language=turn.session.language)
+                      language=turn.session.language, uid=account.uid,
+                      personal_words=account.personal_words)
     token = links.issue(grant, turn.settings.link_ttl_seconds)
     url = f"{turn.settings.public_url.rstrip('/')}/password/{token}"
     turn.actions.append(Say(Message.of("forgot.link", url=url,

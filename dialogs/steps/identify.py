@@ -18,6 +18,7 @@ from dialogs.flow import END, SAME, State
 from dialogs.messages import Message
 from dialogs.questions import choose_asked_questions, choose_decoy_questions
 from dialogs.sealing import Sealer
+from dialogs.steps import proof_record
 from dialogs.turn import Turn
 
 MAX_LOGIN = 256
@@ -68,9 +69,10 @@ def account_counter(sealer: Sealer, domain: str, login: str,
 def throttled(turn: Turn) -> bool:
     """Checked before any answer is evaluated, so a throttled guess costs no KDF work."""
     key = str(turn.data.get("counter", ""))
-    counters = turn.services.counters
-    return bool(key) and (counters.blocked(key)
-                          or counters.count(key) >= turn.settings.failure_limit)
+    if not key:
+        return False
+    tally = turn.services.counters.tally(key)  # one round trip for both
+    return tally.blocked or tally.count >= turn.settings.failure_limit
 
 
 def refuse_throttled(turn: Turn) -> str:
@@ -130,6 +132,9 @@ def choose_questions(turn: Turn, account: Account | None) -> None:
         # Every caller is asked for a PIN, enrolled or not: the prompt tells nothing.
         questions = (VOICE_PIN,)
     turn.data.update(questions=list(questions), answered=0, answers_ok=True)
+    proof_record.forget(turn)
+    if account is not None and record is not None and enrolled:
+        proof_record.carry(turn, account, record, tuple(questions), pin_question=VOICE_PIN)
 
 
 # -- captcha -----------------------------------------------------------------------------------
@@ -173,7 +178,9 @@ def prompt_captcha(turn: Turn) -> None:
     wanted = _kind(turn.data.pop("captcha_next", None) or turn.data.get("captcha_kind")
                    or _default_kind(turn))
     challenge = _new_challenge(turn, wanted)
-    turn.data.update(captcha_id=challenge.id, captcha_kind=challenge.kind)
+    # The token (the answer's keyed digest and expiry) rides in the session: no Redis key.
+    turn.data.update(captcha_id=challenge.id, captcha_token=challenge.token,
+                     captcha_kind=challenge.kind)
     turn.actions.append(ShowCaptcha(challenge, _captcha_prompt(turn, challenge.kind),
                                     turn.seconds_left(), _captcha_choices(turn, challenge.kind)))
 
@@ -186,12 +193,18 @@ def receive_captcha(turn: Turn) -> str:
         turn.say("common.stale_choice")
         turn.data["captcha_hold"] = True
         return SAME
+    # Popped whatever the outcome: the session saved at the end of this turn no longer holds
+    # the challenge, so it is checked once (DESIGN.md 4: single use).
     challenge_id = str(turn.data.pop("captcha_id", ""))
+    token = str(turn.data.pop("captcha_token", ""))
     solved = bool(challenge_id) and turn.services.captchas.check(
-        turn.conversation, challenge_id, turn.text)
+        turn.conversation, challenge_id, turn.text, token)
     turn.audit("captcha", "ok" if solved else "failed")
     if solved:
-        return str(turn.data.get("after_captcha", "proof:answer"))
+        after = str(turn.data.pop("after_captcha", "proof:answer"))
+        for key in ("captcha_kind", "captcha_fails", "captcha_refreshes", "captcha_next"):
+            turn.data.pop(key, None)  # done with: the rest of the proof need not carry them
+        return after
     fails = int(turn.data.get("captcha_fails", 0)) + 1
     turn.data["captcha_fails"] = fails
     if fails >= turn.settings.captcha_attempts:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dialogs.actions import Say
 from dialogs.directory_port import PasswordRejected
 from dialogs.flow import SAME, State
+from dialogs.messages import Message
 from dialogs.password_quality import assess_password, confirm_matches, rules_summary
-from dialogs.turn import Turn
+from dialogs.turn import Services, Turn
 
 SEALED_NEW = "sealed_new"
 
@@ -33,11 +34,19 @@ def receive_new(turn: Turn) -> str:
     password = turn.event.text
     verdict = assess_password(password, turn.settings.password_rules,
                               user_inputs=personal_words(turn))
-    if not verdict.ok:
-        turn.actions.extend(Say(problem) for problem in verdict.problems)
+    problems = verdict.problems if not verdict.ok else breach_problems(turn.services, password)
+    if problems:
+        turn.actions.extend(Say(problem) for problem in problems)
         return SAME
     turn.data[SEALED_NEW] = turn.sealer.seal(turn.conversation, password)
     return "password:confirm"
+
+
+def breach_problems(services: Services, password: str) -> tuple[Message, ...]:
+    """Asked only once the product's own checks pass: a weak password never leaves a trace."""
+    checker = services.breached_passwords
+    problem = checker.problem(password) if checker is not None else None
+    return (problem,) if problem is not None else ()
 
 
 def prompt_confirm(turn: Turn) -> None:

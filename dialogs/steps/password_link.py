@@ -53,7 +53,9 @@ def send_link(turn: Turn, purpose: LinkPurpose, message_id: str,
     domain = str(turn.data.get("domain", turn.settings.default_domain))
     grant = LinkGrant(domain=domain, dn=account.dn if account is not None else "",
                       login=_grant_login(turn, domain, account), channel=turn.key.channel,
-                      sender=turn.key.sender, language=turn.session.language, purpose=purpose)
+                      sender=turn.key.sender, language=turn.session.language, purpose=purpose,
+                      uid=account.uid if account is not None else "",
+                      personal_words=account.personal_words if account is not None else ())
     ttl = turn.settings.link_ttl_seconds
     token = links.issue(grant, ttl)
     url = f"{turn.settings.public_url.rstrip('/')}/password/{token}"

@@ -14,19 +14,39 @@ from dialogs.directory_port import Account
 from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.flow import END, SAME, State, automatic
 from dialogs.messages import Message
+from dialogs.steps import proof_record
 from dialogs.steps.identify import VOICE_PIN, nobody_login, refuse_throttled, throttled
 from dialogs.turn import Turn
 
 
-def _record(turn: Turn) -> tuple[Account | None, EnrolmentRecord | None]:
-    """The enrolled account, read afresh; every class of login costs the same directory read.
+def _record(turn: Turn) -> proof_record.ProofExcerpt | None:
+    """The enrolment the proof checks against, as the username step read it; no directory
+    read, for any class of login (``proof_record``; DESIGN.md 5.2: the same work)."""
+    if proof_record.CARRIED not in turn.data and turn.data.get("real"):
+        # A session begun before the record was carried: read it, as this step used to.
+        account = turn.account()
+        record = EnrolmentRecord.from_json(account.enrolment) if account is not None else None
+        if record is None:
+            return None
+        asked = tuple(str(q) for q in turn.data.get("questions", []))
+        return proof_record.ProofExcerpt.of(record, asked, pin_question=VOICE_PIN)
+    return proof_record.carried(turn)
 
-    A decoy's turn that skipped the read answered a few milliseconds sooner than an enrolled
-    account's (DESIGN.md 5.2: similar timing), so a decoy searches for a login nobody has.
+
+def _fresh(turn: Turn) -> tuple[Account | None, EnrolmentRecord | None]:
+    """The enrolled account, read afresh for the verdict; every class of login costs the same
+    directory read. A decoy's turn that skipped the read answered a few milliseconds sooner
+    than an enrolled account's (DESIGN.md 5.2: similar timing), so a decoy searches for a
+    login nobody has. The enrolment must still be the one the answers were checked against.
     """
     account = turn.account() if turn.data.get("dn") else _same_work_as_a_lookup(turn)
     if not turn.data.get("real") or account is None:
         return None, None
+    if proof_record.CARRIED in turn.data:
+        excerpt = proof_record.carried(turn)
+        if excerpt is None or not proof_record.unchanged(turn, excerpt, account):
+            turn.audit("proof", "enrolment_changed")
+            return None, None
     return account, EnrolmentRecord.from_json(account.enrolment)
 
 
@@ -57,13 +77,12 @@ def receive_answer(turn: Turn) -> str:
         return refuse_throttled(turn)
     questions = list(turn.data.get("questions", []))
     index = int(turn.data.get("answered", 0))
-    _account, record = _record(turn)
+    record = _record(turn)
     if questions[index] == VOICE_PIN:
         normalised = "".join(ch for ch in turn.event.text if ch.isdigit())
-        stored = (record.voice_pin or None) if record is not None else None
     else:
         normalised = normalise_answer(turn.event.text)
-        stored = record.hash_for(questions[index]) if record is not None else None
+    stored = record.hash_at(index) if record is not None else None
     if stored is not None:
         correct = turn.services.hasher.verify(stored, normalised)
     else:
@@ -88,7 +107,7 @@ def prompt_code(turn: Turn) -> str | None:
     words as a decoy), so the proof fails.
     """
     policy = turn.settings.channel(turn.key.channel)
-    _account, record = _record(turn)
+    record = _record(turn)
     if not policy.possession:
         turn.data["possession_ok"] = True
         return "proof:verdict"
@@ -147,20 +166,24 @@ def receive_code(turn: Turn) -> str:
 def verdict(turn: Turn) -> str:
     """The outcome, told only once a guess is taken from the account's budget.
 
-    The guess is counted (atomically) *before* the outcome is known, so conversations parked
-    at this step in parallel can never get more outcomes than the budget; a proven owner
-    gives it back.
+    The account is read afresh and the proof judged, but the person learns the outcome only
+    through ``Counters.take_guess``, which takes the guess from the budget and settles it in
+    one atomic step (one round trip, issue 13): conversations parked at this step in parallel
+    can never get more outcomes than the budget, and a proven owner gets the budget back.
+    A refused guess tells nothing, whatever the proof was; every class of login does the same
+    work up to here (DESIGN.md 5.2).
     """
-    counter, counters = str(turn.data.get("counter", "")), turn.services.counters
-    attempt = counters.increment(counter, turn.settings.failure_window_seconds)
-    if counters.blocked(counter) or attempt > turn.settings.failure_limit:
-        return refuse_throttled(turn)
-    account, record = _record(turn)
+    settings = turn.settings
+    account, record = _fresh(turn)
     proven = (account is not None and record is not None and bool(turn.data.get("answers_ok"))
               and bool(turn.data.get("possession_ok")))
+    guess = turn.services.counters.take_guess(
+        str(turn.data.get("counter", "")), settings.failure_window_seconds,
+        settings.failure_limit, proven=proven)
+    if guess.refused:
+        return refuse_throttled(turn)
     if not proven or account is None or record is None:
-        return _failed(turn, attempt)
-    counters.clear(counter)  # the owner proved it: earlier failures were theirs
+        return _failed(turn, guess.attempt)
     directory = turn.directory(account.domain)
     if directory is not None:
         # A new epoch: the next proof asks another subset (DESIGN.md 5.3).
@@ -168,17 +191,17 @@ def verdict(turn: Turn) -> str:
     turn.data.update(proven=True, who_known=account.username)
     for key in ("questions", "answered", "answers_ok", "possession_ok", "code_tries"):
         turn.data.pop(key, None)
+    proof_record.forget(turn)
     turn.adopt_account_language(record.language)
     turn.audit("proof", "ok")
     return str(turn.data.get("after_proof", END))
 
 
 def _failed(turn: Turn, failures: int) -> str:
-    counter = str(turn.data.get("counter", ""))
+    """A failed proof; the one that spent the budget blocked it too (``take_guess``)."""
     settings = turn.settings
     turn.audit("proof", "failed", failures=failures)
     if failures >= settings.failure_limit:
-        turn.services.counters.block(counter, settings.failure_window_seconds)
         turn.audit("lockout", "self_service_disabled")
         ticket = turn.escalate("too_many_failed_proofs", failed=("identity_proof",))
         turn.say("proof.failed_locked", ticket=ticket, **turn.contact_params())

@@ -126,7 +126,7 @@ def test_no_link_token_in_a_log_of_sspm_web(web: Web, slapd: SlapdInfo) -> None:
 
     assert binds(slapd, alice.dn, NEW_PASSWORD)
     log = web.log.read_text()
-    request_lines = [line for line in log.splitlines() if '"logger": "werkzeug"' in line]
+    request_lines = [line for line in log.splitlines() if '"logger": "gunicorn.access"' in line]
     assert sum("/password/[redacted]" in line for line in request_lines) >= 5, log
     assert sum("/twilio/media/[redacted]" in line for line in request_lines) == 2, log
     ident = media.partition(".")[0]

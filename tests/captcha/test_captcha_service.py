@@ -1,8 +1,10 @@
-"""CaptchaService: the Captchas port over a renderer and a store."""
+"""CaptchaService: the Captchas port over a renderer; answers checked against tokens the
+conversation keeps (issue 13), or against the store for challenges issued before tokens."""
 
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -53,14 +55,54 @@ def test_image_challenge(service: CaptchaService, renderer: RecordingRenderer) -
     assert Image.open(io.BytesIO(challenge.image_png)).size == (200, 70)
     (text,) = renderer.texts
     assert 4 <= len(text) <= 6 and set(text) <= set(ALPHABET)  # the length varies (issue 11)
-    assert service.check("conv", challenge.id, text.lower()) is True
-    assert service.check("conv", challenge.id, text) is False  # single use
+    assert service.check("conv", challenge.id, text.lower(), challenge.token) is True
 
 
-def test_image_wrong_answer_consumes(service: CaptchaService, renderer: RecordingRenderer) -> None:
+def test_image_wrong_answer_fails(service: CaptchaService, renderer: RecordingRenderer) -> None:
     challenge = service.new_challenge("conv", "image")
-    assert service.check("conv", challenge.id, "WRONG") is False
-    assert service.check("conv", challenge.id, renderer.texts[0]) is False
+    assert service.check("conv", challenge.id, "WRONG", challenge.token) is False
+
+
+def test_the_token_holds_no_answer_and_no_redis_key_is_written(
+        renderer: RecordingRenderer) -> None:
+    """Issue 13: the keyed digest rides in the session; the store is not written at all."""
+    store = MemoryCaptchaStore(KEY)
+    service = CaptchaService(renderer, store, ttl_seconds=60)
+    challenge = service.new_challenge("conv", "image")
+    assert len(store) == 0
+    # An expiry and a truncated HMAC, both in hex: nothing of the answer (ACEHKRX letters).
+    assert re.fullmatch(r"[0-9a-f]{1,12}\.[0-9a-f]{32}", challenge.token), challenge.token
+
+
+def test_an_expired_token_fails() -> None:
+    now = [1_000.0]
+    renderer = RecordingRenderer()
+    service = CaptchaService(renderer, MemoryCaptchaStore(KEY), ttl_seconds=60,
+                             clock=lambda: now[0])
+    challenge = service.new_challenge("conv", "image")
+    now[0] += 61
+    assert service.check("conv", challenge.id, renderer.texts[0], challenge.token) is False
+
+
+def test_an_edited_token_fails(service: CaptchaService, renderer: RecordingRenderer) -> None:
+    """A later expiry written into the token matches no digest: the expiry is inside it."""
+    challenge = service.new_challenge("conv", "image")
+    expiry, _, digest = challenge.token.partition(".")
+    later = f"{int(expiry, 16) + 3600:x}.{digest}"
+    assert service.check("conv", challenge.id, renderer.texts[0], later) is False
+    other = service.new_challenge("conv", "image")
+    assert service.check("conv", challenge.id, renderer.texts[0], other.token) is False
+    assert service.check("conv", challenge.id, renderer.texts[0], "garbage") is False
+
+
+def test_without_a_token_the_store_decides_once(renderer: RecordingRenderer) -> None:
+    """A challenge issued before tokens (a live session at an upgrade): the store, single use."""
+    store = MemoryCaptchaStore(KEY)
+    service = CaptchaService(renderer, store, ttl_seconds=60)
+    store.put("i.legacy", "conv", "ACEHK", 60)
+    assert service.check("conv", "i.legacy", "acehk") is True
+    assert service.check("conv", "i.legacy", "acehk") is False
+    assert service.check("conv", "i.unknown", "acehk") is False
 
 
 def test_spoken_challenge(service: CaptchaService) -> None:
@@ -69,23 +111,27 @@ def test_spoken_challenge(service: CaptchaService) -> None:
     assert challenge.image_png is None
     digits = challenge.spoken_digits
     assert digits is not None and len(digits) == 4 and digits.isdigit()
-    assert service.check("conv", challenge.id, " ".join(digits) + "#") is True
+    assert service.check("conv", challenge.id, " ".join(digits) + "#", challenge.token) is True
 
 
 @pytest.mark.parametrize(
     "attempt", ["one two three four", "un deux trois quatre", "1 2 3 4", "1234"]
 )
-def test_spoken_attempt_forms(renderer: RecordingRenderer, attempt: str) -> None:
-    service = CaptchaService(renderer, _FixedDigitsStore(), ttl_seconds=60)
+def test_spoken_attempt_forms(renderer: RecordingRenderer, attempt: str,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import captcha.service
+
+    monkeypatch.setattr(captcha.service, "new_spoken_digits", lambda length: "1234")
+    service = CaptchaService(renderer, MemoryCaptchaStore(KEY), ttl_seconds=60)
     challenge = service.new_challenge("conv", "spoken")
-    assert service.check("conv", challenge.id, attempt) is True
+    assert service.check("conv", challenge.id, attempt, challenge.token) is True
 
 
 def test_other_conversation_fails(service: CaptchaService) -> None:
     challenge = service.new_challenge("conv-a", "spoken")
     assert challenge.spoken_digits is not None
-    assert service.check("conv-b", challenge.id, challenge.spoken_digits) is False
-    assert service.check("conv-a", challenge.id, challenge.spoken_digits) is False
+    assert service.check("conv-b", challenge.id, challenge.spoken_digits,
+                         challenge.token) is False
 
 
 def test_every_call_gives_a_new_challenge(service: CaptchaService) -> None:
@@ -111,17 +157,7 @@ def test_forged_kind_prefix_fails(service: CaptchaService) -> None:
     challenge = service.new_challenge("conv", "spoken")
     assert challenge.spoken_digits is not None
     forged = "i." + challenge.id[2:]
-    assert service.check("conv", forged, challenge.spoken_digits) is False
-
-
-class _FixedDigitsStore(MemoryCaptchaStore):
-    """A memory store whose spoken answer is always 1234 (to test attempt forms)."""
-
-    def __init__(self) -> None:
-        super().__init__(KEY)
-
-    def put(self, challenge_id: str, conversation: str, answer: str, ttl_seconds: int) -> None:
-        super().put(challenge_id, conversation, "1234", ttl_seconds)
+    assert service.check("conv", forged, challenge.spoken_digits, challenge.token) is False
 
 
 def test_a_reader_s_likely_misreading_still_counts(service: CaptchaService,
@@ -131,9 +167,9 @@ def test_a_reader_s_likely_misreading_still_counts(service: CaptchaService,
     challenge = service.new_challenge("conv", "image")
     (text,) = renderer.texts
     misread = text.replace("R", "B").replace("X", "y").replace("H", "N").replace("E", "3")
-    assert service.check("conv", challenge.id, misread) is True
+    assert service.check("conv", challenge.id, misread, challenge.token) is True
     other = service.new_challenge("conv", "image")
-    assert service.check("conv", other.id, "Z" * len(renderer.texts[-1])) is False
+    assert service.check("conv", other.id, "Z" * len(renderer.texts[-1]), other.token) is False
 
 
 # -- audio (issue 11) ----------------------------------------------------------------------------
@@ -152,9 +188,10 @@ def test_audio_challenge_is_a_wav_answered_in_digits_or_number_words() -> None:
     answer = audio.last_answer
     assert 4 <= len(answer) <= 6
     words = ("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf")
-    assert service.check("conv", challenge.id, " ".join(words[int(d)] for d in answer))
+    assert service.check("conv", challenge.id, " ".join(words[int(d)] for d in answer),
+                         challenge.token)
     other = service.new_challenge("conv", "audio")  # the two-argument call still works
-    assert service.check("conv", other.id, audio.last_answer + "#")
+    assert service.check("conv", other.id, audio.last_answer + "#", other.token)
 
 
 def test_without_espeak_audio_is_not_offered_and_never_crashes() -> None:

@@ -319,12 +319,13 @@ def test_security_10_faults_directory_down_mid_flow(conversation: Conversation,
 
 def test_security_10_faults_redis_down(app: Application, conversation: Conversation) -> None:
     from bot.local_stack import LocalRedis
-    from bot.redis_stores import RedisSessionStore
+    from bot.redis_sessions import RedisSessionStore
     from dialogs.engine import Engine
 
     dead = redis.Redis(host="127.0.0.1", port=LocalRedis(conversation_dir()).port,
                        socket_timeout=0.5, socket_connect_timeout=0.5)
-    engine = Engine(app.services, RedisSessionStore(dead, "t:", lock_wait=1.0))
+    engine = Engine(app.services, RedisSessionStore(dead, "t:", secret_key=b"k" * 32,
+                                                    lock_wait=1.0))
     c = Conversation(engine, conversation.catalogue, conversation.renderer)
     c.start()
     assert c.said("service.unavailable") and c.ended()

@@ -10,6 +10,7 @@ from bot.console_command import run_console
 from bot.local_stack import SlapdInfo, demo_user
 from bot.local_stack.enrolments import demo_answers
 from bot.outbound import PrintingSms
+from bot.redis_keys import ConversationKeys
 from bot.services import Application
 from dialogs.events import ConversationKey, Event
 from dialogs.messages import Message
@@ -36,7 +37,9 @@ def test_session_record_expires_in_redis_with_the_allotment(conversation: Conver
     c = conversation
     c.start()
     c.choose("forgot")
-    ttl = redis_client.ttl("t:session:console:tester")  # type: ignore[attr-defined]
+    session_key = ConversationKeys("t:", b"test-secret-key-0123456789abcdef")("console:tester",
+                                                                             "s")
+    ttl = redis_client.ttl(session_key)  # type: ignore[attr-defined]
     assert 290 <= ttl <= 301
 
 

@@ -17,13 +17,16 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from bot.local_stack.ports import free_port
-from bot.redis_stores import RedisCounters, RedisEscalations, RedisSessionStore
-from dialogs.memory import ManualClock, MemoryCounters, MemoryEscalations, MemorySessionStore
+from bot.redis_sessions import RedisSessionStore
+from bot.redis_stores import RedisCounters, RedisEscalations
+from dialogs.memory import ManualClock, MemoryCounters, MemoryEscalations
+from dialogs.memory_sessions import MemorySessionStore
 from dialogs.ports import Counters, Escalations, SessionStore
 
 # Generous: fair locks are not promised by either backend, so a waiter may sit out several
 # turns of the other thread in the serialisation test.
 LOCK_WAIT = 5.0
+SECRET = b"contract-secret-key-0123456789ab"
 
 
 @dataclass
@@ -37,7 +40,8 @@ class Backend:
     def session_store(self, lock_wait: float = LOCK_WAIT) -> SessionStore:
         if self.client is None:
             return MemorySessionStore(self.clock, lock_wait=lock_wait)
-        return RedisSessionStore(self.client, lock_timeout=10.0, lock_wait=lock_wait)
+        return RedisSessionStore(self.client, secret_key=SECRET, lock_timeout=10.0,
+                                 lock_wait=lock_wait)
 
     def counters(self) -> Counters:
         if self.client is None:

@@ -1,19 +1,23 @@
 """``SessionStore`` contract: the same tests against ``MemorySessionStore`` and
-``RedisSessionStore`` (a real redis-server), plus the Redis-only fault and TTL checks."""
+``RedisSessionStore`` (a real redis-server); the Redis-only checks of its two scripts are in
+``test_redis_session_scripts.py``."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import pytest
-import redis
 
-from bot.redis_stores import RedisCounters, RedisEscalations, RedisSessionStore
-from dialogs.memory import ManualClock
-from dialogs.ports import Escalation, Lookup, SessionStore, StoreUnavailable
+from dialogs.ports import (
+    DELIVERY_IDS_KEPT,
+    Delivery,
+    Lookup,
+    Opening,
+    SessionStore,
+    StoreUnavailable,
+)
 from tests.stores.conftest import Backend
 
 RECORD: dict[str, Any] = {
@@ -60,13 +64,14 @@ def test_never_seen_is_new(session_store: SessionStore) -> None:
 
 def test_ttl_expiry_is_reported_as_expired(backend: Backend,
                                            session_store: SessionStore) -> None:
-    """One wait covers the record, the idempotency key and a fresh save after expiry."""
+    """One wait covers the record, the delivery id and a fresh save after expiry."""
     session_store.save("k", {"step": 1}, 1)
-    assert session_store.first_delivery("SM123", 1)
+    take_turn(session_store, "k", Delivery("SM123", 1))
     backend.pass_time(1, until=lambda: not isinstance(session_store.load("k"), dict))
     assert session_store.load("k") is Lookup.EXPIRED
     assert session_store.load("k") is Lookup.EXPIRED  # until the next save or delete
-    assert session_store.first_delivery("SM123", 1), "a delivery id outlived its TTL"
+    assert not take_turn(session_store, "k", Delivery("SM123", 1)).duplicate, \
+        "a delivery id outlived its retry window"
     session_store.save("k", {"step": 2}, 300)
     assert session_store.load("k") == {"step": 2}
 
@@ -86,25 +91,95 @@ def test_keys_are_independent(session_store: SessionStore) -> None:
     assert session_store.load("b") == {"who": "b"}
 
 
-def test_idempotent_retries_first_delivery_is_true_once(session_store: SessionStore) -> None:
-    assert session_store.first_delivery("update:1001", 600) is True
-    assert session_store.first_delivery("update:1001", 600) is False
-    assert session_store.first_delivery("update:1002", 600) is True
+# --- a turn: open, then close -------------------------------------------------------------
+
+def take_turn(store: SessionStore, key: str, delivery: Delivery | None = None) -> Opening:
+    """Open and close at once (nothing written), as a duplicate or a relayed turn does."""
+    opening = store.open(key, delivery)
+    store.close(opening)
+    return opening
+
+
+def test_open_reads_what_close_saved(session_store: SessionStore) -> None:
+    opening = session_store.open("tg:42")
+    assert opening.record is Lookup.NEW and not opening.duplicate
+    session_store.close(opening, record=RECORD, ttl_seconds=300)
+    again = session_store.open("tg:42")
+    assert again.record == RECORD
+    session_store.close(again, delete=True)
+    last = session_store.open("tg:42")
+    assert last.record is Lookup.NEW
+    session_store.close(last)  # neither save nor delete: left as it was
+    assert session_store.load("tg:42") is Lookup.NEW
+
+
+def test_close_with_neither_leaves_the_record(session_store: SessionStore) -> None:
+    session_store.save("k", {"n": 1}, 300)
+    take_turn(session_store, "k")
+    assert session_store.load("k") == {"n": 1}
+
+
+def test_close_refuses_to_save_and_delete_at_once(session_store: SessionStore) -> None:
+    opening = session_store.open("k")
+    with pytest.raises(ValueError):
+        session_store.close(opening, record={"n": 1}, ttl_seconds=60, delete=True)
+    session_store.close(opening)
+
+
+def test_idempotent_retries_a_delivery_is_processed_once(session_store: SessionStore) -> None:
+    assert not take_turn(session_store, "tg:1", Delivery("1001", 600)).duplicate
+    retried = take_turn(session_store, "tg:1", Delivery("1001", 600))
+    assert retried.duplicate and retried.token == ""
+    assert not take_turn(session_store, "tg:1", Delivery("1002", 600)).duplicate
+    # Ids are a conversation's own: another sender's message with that id is not a retry.
+    assert not take_turn(session_store, "tg:2", Delivery("1001", 600)).duplicate
+
+
+def test_idempotent_retries_a_retry_during_the_turn_returns_at_once(backend: Backend) -> None:
+    """The retry of a delivery still being handled is a duplicate: it does not wait for the
+    lock (it would only find, later, that there is nothing to do)."""
+    store = backend.session_store(lock_wait=30.0)
+    first = store.open("sms:+15550001", Delivery("SM1", 900))
+    try:
+        retried = store.open("sms:+15550001", Delivery("SM1", 900))
+        assert retried.duplicate
+    finally:
+        store.close(first)
+
+
+def test_idempotent_retries_a_busy_lock_does_not_mark_the_delivery(backend: Backend) -> None:
+    """A delivery that could not take the lock was not handled: its retry must be."""
+    holder = waiter = backend.session_store(lock_wait=0.2)  # one store: memory shares nothing
+    held = holder.open("k")
+    try:
+        with pytest.raises(StoreUnavailable):
+            waiter.open("k", Delivery("SM9", 900))
+    finally:
+        holder.close(held)
+    assert not take_turn(waiter, "k", Delivery("SM9", 900)).duplicate
+
+
+def test_only_the_last_delivery_ids_are_kept(session_store: SessionStore) -> None:
+    for n in range(DELIVERY_IDS_KEPT + 1):
+        take_turn(session_store, "k", Delivery(f"SM{n:032d}", 900))
+    assert take_turn(session_store, "k", Delivery(f"SM{DELIVERY_IDS_KEPT:032d}", 900)).duplicate
+    assert take_turn(session_store, "k", Delivery(f"SM{1:032d}", 900)).duplicate
+    assert not take_turn(session_store, "k", Delivery(f"SM{0:032d}", 900)).duplicate
 
 
 def test_idempotent_retries_lock_serialises_two_threads(session_store: SessionStore) -> None:
-    """Each thread does load, increment, pause, save under the lock; none is lost."""
+    """Each thread opens, increments, pauses and closes; no update is lost."""
     session_store.save("k", {"n": 0}, 300)
     errors: list[BaseException] = []
 
     def worker() -> None:
         try:
             for _ in range(10):
-                with session_store.lock("k"):
-                    record = session_store.load("k")
-                    assert isinstance(record, dict)
-                    time.sleep(0.03)  # widen the window a lost update would need
-                    session_store.save("k", {"n": record["n"] + 1}, 300)
+                opening = session_store.open("k")
+                record = opening.record
+                assert isinstance(record, dict)
+                time.sleep(0.03)  # widen the window a lost update would need
+                session_store.close(opening, record={"n": record["n"] + 1}, ttl_seconds=300)
         except BaseException as exc:  # reported below: a thread's failure is otherwise lost
             errors.append(exc)
 
@@ -121,105 +196,44 @@ def test_lock_is_per_key(session_store: SessionStore) -> None:
     other = threading.Event()
 
     def take_b() -> None:
-        with session_store.lock("b"):
-            other.set()
+        take_turn(session_store, "b")
+        other.set()
 
-    with session_store.lock("a"):
+    opening = session_store.open("a")
+    try:
         thread = threading.Thread(target=take_b)
         thread.start()
-        assert other.wait(timeout=2), "lock('b') waited for lock('a')"
+        assert other.wait(timeout=2), "open('b') waited for the lock of 'a'"
         thread.join()
+    finally:
+        session_store.close(opening)
 
 
-def test_lock_is_released_when_the_body_fails(session_store: SessionStore) -> None:
-    with pytest.raises(RuntimeError), session_store.lock("k"):
-        raise RuntimeError("handler bug")
-    acquired = threading.Event()
-
-    def take() -> None:
-        with session_store.lock("k"):
-            acquired.set()
-
-    thread = threading.Thread(target=take)
-    thread.start()
-    thread.join(timeout=3)
-    assert acquired.is_set()
+def test_close_with_another_turns_token_writes_nothing(backend: Backend) -> None:
+    """Token-safe release: a turn whose lock passed to another (it expired while the first
+    worked) neither overwrites the other's record nor frees the other's lock."""
+    store = backend.session_store(lock_wait=0.2)
+    store.save("k", {"owner": "current"}, 300)
+    current = store.open("k")
+    try:
+        stale = Opening("k", token="a-token-that-expired", record=Lookup.NEW)
+        with pytest.raises(StoreUnavailable):
+            store.close(stale, record={"owner": "stale"}, ttl_seconds=300)
+        with pytest.raises(StoreUnavailable):
+            store.close(stale, delete=True)
+        assert store.load("k") == {"owner": "current"}
+        with pytest.raises(StoreUnavailable):
+            store.open("k")  # still held by the current turn
+    finally:
+        store.close(current)
+    take_turn(store, "k")
 
 
 def test_faults_lock_held_too_long_is_store_unavailable(backend: Backend) -> None:
     holder = waiter = backend.session_store(lock_wait=0.2)
-    held, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with holder.lock("k"):
-            held.set()
-            done.wait(timeout=5)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
+    held = holder.open("k")
     try:
-        assert held.wait(timeout=2)
-        started = time.monotonic()
-        with pytest.raises(StoreUnavailable), waiter.lock("k"):
-            pytest.fail("the lock was taken twice")
-        assert time.monotonic() - started < 2
+        with pytest.raises(StoreUnavailable):
+            waiter.open("k")
     finally:
-        done.set()
-        thread.join()
-
-
-# --- Redis only ----------------------------------------------------------------------------
-
-SESSION_OPERATIONS: dict[str, Callable[[RedisSessionStore], object]] = {
-    "load": lambda store: store.load("k"),
-    "save": lambda store: store.save("k", {"a": 1}, 60),
-    "delete": lambda store: store.delete("k"),
-    "first_delivery": lambda store: store.first_delivery("e", 60),
-    "lock": lambda store: store.lock("k").__enter__(),
-}
-
-
-@pytest.mark.parametrize("operation", SESSION_OPERATIONS.values(), ids=SESSION_OPERATIONS.keys())
-def test_faults_redis_down_is_store_unavailable(
-        dead_redis: redis.Redis, operation: Callable[[RedisSessionStore], object]) -> None:
-    with pytest.raises(StoreUnavailable) as caught:
-        operation(RedisSessionStore(dead_redis, lock_wait=0.2))
-    assert isinstance(caught.value.__cause__, redis.RedisError)
-
-
-def test_faults_lock_lost_while_working_is_store_unavailable(redis_client: redis.Redis) -> None:
-    """A handler that outlives ``lock_timeout`` may have interleaved with another: say so."""
-    store = RedisSessionStore(redis_client, lock_timeout=0.1, lock_wait=1.0)
-    with pytest.raises(StoreUnavailable), store.lock("k"):
-        time.sleep(0.25)
-    with store.lock("k"):  # and the key is usable again
-        pass
-
-
-def test_lock_lost_while_the_body_fails_keeps_the_body_error(redis_client: redis.Redis) -> None:
-    store = RedisSessionStore(redis_client, lock_timeout=0.1, lock_wait=1.0)
-    with pytest.raises(RuntimeError), store.lock("k"):
-        time.sleep(0.25)
-        raise RuntimeError("handler bug")
-
-
-def test_every_key_but_the_stream_has_a_ttl(redis_client: redis.Redis) -> None:
-    sessions = RedisSessionStore(redis_client)
-    counters = RedisCounters(redis_client)
-    escalations = RedisEscalations(redis_client, clock=ManualClock(1_700_000_000.0))
-    sessions.save("tg:1", {"state": "start"}, 300)
-    sessions.save("tg:2", {"state": "start"}, 300)
-    sessions.delete("tg:2")
-    sessions.first_delivery("update:1", 600)
-    counters.increment("fail:alice", 86_400)
-    counters.increment("fail:alice", 86_400)
-    counters.block("fail:alice", 86_400)
-    escalations.raise_escalation(Escalation(reason="lockout", channel="sms", domain="DEFAULT"))
-    with sessions.lock("tg:1"):  # scan while the lock key exists
-        keys = {key.decode(): cast(int, redis_client.ttl(key))
-                for key in redis_client.scan_iter()}
-
-    assert keys.pop("sspm:escalations") == -1
-    kinds = {key.split(":")[1] for key in keys}
-    assert kinds == {"session", "trace", "lock", "event", "count", "block"}
-    assert all(ttl > 0 for ttl in keys.values()), keys
+        holder.close(held)

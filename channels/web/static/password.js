@@ -11,6 +11,7 @@
   var language = document.documentElement.lang;
   var timer = null;
   var latest = 0;
+  var rated = null;  /* the value last sent: a pause that changed nothing asks nothing */
 
   function show(data) {
     meter.value = data.score;
@@ -25,6 +26,8 @@
   }
 
   function rate() {
+    if (input.value === rated) { return; }
+    rated = input.value;
     var mine = ++latest;
     fetch(form.getAttribute("data-rate-url"), {
       method: "POST",
@@ -40,6 +43,7 @@
 
   input.addEventListener("input", function () {
     window.clearTimeout(timer);
-    timer = window.setTimeout(rate, 250);
+    /* one rating per pause in typing (each costs the server a zxcvbn run, issue 13) */
+    timer = window.setTimeout(rate, 400);
   });
 }());

@@ -1,12 +1,10 @@
-"""``/healthz``, ``/metrics`` (Prometheus text format, counted across workers in Redis) and the
-JSON log, as an operator reads them."""
+"""``/healthz`` and the JSON log, as an operator reads them (``/metrics``: test_metrics.py)."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
-import re
 import socket
 import threading
 import urllib.error
@@ -20,26 +18,7 @@ from bot.health import HealthCheck
 from bot.local_stack import LocalSlapd, SlapdInfo
 from bot.logging_setup import configure_logging
 from bot.web import create_app
-from tests.channels.twilio.support import WebStack, post_signed, web_settings, web_stack
-from tests.channels.twilio.test_sms import Texter, prove_by_sms
-
-Labels = frozenset[tuple[str, str]]
-
-
-def samples(text: str) -> dict[tuple[str, Labels], int]:
-    """The exposition text as {(metric name, labels): value}; label order does not matter."""
-    found: dict[tuple[str, Labels], int] = {}
-    for line in text.splitlines():
-        match = re.fullmatch(r"(\w+)(?:\{(.*)\})? (\d+)", line)
-        if match:
-            labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(2) or ""))
-            found[(match.group(1), labels)] = int(match.group(3))
-    return found
-
-
-def event(name: str, channel: str, result: str) -> tuple[str, Labels]:
-    return ("sspm_events_total",
-            frozenset({("event", name), ("channel", channel), ("result", result)}))
+from tests.channels.twilio.support import WebStack, web_settings, web_stack
 
 
 def closed_port() -> int:
@@ -127,55 +106,7 @@ def test_health_check_caches_and_never_stacks_pings_on_a_hung_component() -> Non
         check.close()
 
 
-# -- /metrics ----------------------------------------------------------------------------------
-
-def test_metrics_count_requests_turns_and_refusals(stack: WebStack) -> None:
-    client = stack.client()
-    params = {"From": "+15550001001", "Body": "hello", "MessageSid": "SM-metrics"}
-    post_signed(client, "/twilio/sms", params)
-    client.post("/twilio/sms", data=params)  # unsigned: 403
-    text = client.get("/metrics").get_data(as_text=True)
-    assert "# TYPE sspm_http_requests_total counter" in text
-    assert 'sspm_http_requests_total{method="POST",route="/twilio/sms",status="200"} 1' in text
-    assert 'sspm_http_requests_total{method="POST",route="/twilio/sms",status="403"} 1' in text
-    assert 'sspm_turns_total{channel="sms"} 1' in text
-    assert "# TYPE sspm_errors_total counter" in text and "sspm_metrics_up 1" in text
-    assert "# TYPE sspm_events_total counter" in text
-
-
-@pytest.fixture
-def temporary_stack(slapd: SlapdInfo, redis_server: object,
-                    redis_client: object) -> Iterator[WebStack]:
-    """SMS resets by a temporary password: the reset completes in the SMS conversation."""
-    url = redis_server.info.url  # type: ignore[attr-defined]
-    with web_stack(web_settings(slapd, url, sms={"reset_delivery": "temporary"})) as built:
-        yield built
-
-
-def test_metrics_count_a_reset_over_sms_by_channel_and_result(
-        temporary_stack: WebStack) -> None:
-    stack = temporary_stack
-    reply = prove_by_sms(stack, Texter(stack), "alice")
-    assert "temporary" in reply.lower(), reply
-    found = samples(stack.client().get("/metrics").get_data(as_text=True))
-    assert found[event("reset", "sms", "ok")] == 1
-    assert found[event("proof", "sms", "ok")] == 1
-    assert found[event("captcha", "sms", "ok")] == 1
-    assert found[event("code", "sms", "ok")] == 1
-    # Every worker shows the same totals: the counts are in Redis, not in this process.
-    other = create_app(stack.settings, stack.application).test_client()
-    assert samples(other.get("/metrics").get_data(as_text=True))[
-        event("reset", "sms", "ok")] == 1
-
-
-def test_metrics_count_the_link_path_where_each_step_happens(stack: WebStack) -> None:
-    reply = prove_by_sms(stack, Texter(stack), "alice")
-    assert "/password/" in reply
-    found = samples(stack.client().get("/metrics").get_data(as_text=True))
-    assert found[event("password_link", "sms", "issued")] == 1
-    assert found[event("proof", "sms", "ok")] == 1
-    assert event("reset", "sms", "ok") not in found  # not yet: the page sets it
-
+# -- /metrics: tests/channels/web/test_metrics.py (process memory, several workers) -----------
 
 # -- the JSON log ------------------------------------------------------------------------------
 
