@@ -72,7 +72,8 @@ def ad_rights(directory: LdapDirectory) -> RightsReport:
         return RightsReport(None, "", (*missing, "no account (objectClass="
                                        f"{directory.settings.user_object_class}) can be read "
                                        f"under {directory.settings.search_base}"))
-    found = directory.pool.run("check rights", lambda c: _delegation(directory, c, sample))
+    found = directory.pool.run("check rights", lambda c: _delegation(directory, c, sample),
+                               writer=True)
     return RightsReport(sample, "", (*missing, *found[0]), tuple(found[1]))
 
 

@@ -39,6 +39,7 @@ from directory.openldap import first, text
 INSUFFICIENT_ACCESS = 50
 NO_SUCH_OBJECT = 32
 UNDEFINED_TYPE = 17
+REFERRAL = 10  # a syncrepl consumer's answer to a write (its updateref)
 READABLE_CODES = {5, 6, 16}  # compareFalse, compareTrue, noSuchAttribute
 WRITABLE_CODES = {16, 20}  # noSuchAttribute, attributeOrValueExists
 SAMPLE_SIZE = 20  # accounts looked at to find one that is not protected
@@ -84,7 +85,9 @@ def openldap_rights(directory: LdapDirectory) -> RightsReport:
         return RightsReport(None, "", (f"no account (objectClass="
                                        f"{directory.settings.user_object_class}) can be read "
                                        f"under {directory.settings.search_base}",))
-    return directory.pool.run("check rights", lambda c: _rights(directory, c, sample))
+    # On a writable server: a replica would answer every write with a referral (issue 14).
+    return directory.pool.run("check rights", lambda c: _rights(directory, c, sample),
+                              writer=True)
 
 
 def sample_account(directory: LdapDirectory) -> Account | None:
@@ -185,6 +188,9 @@ class _Probe:
     def _record(self, code: int, right: str, dn: str) -> None:
         if code in (INSUFFICIENT_ACCESS, NO_SUCH_OBJECT):
             self.missing.append(right)
+        elif code == REFERRAL:
+            self.missing.append(f"{right.split(' (')[0]}: {dn} is on a replica that refers "
+                                "writes to its provider; list the provider in write_urls")
         elif code == UNDEFINED_TYPE:
             self.missing.append(f"{right.split(' (')[0]}: no such attribute in the "
                                 "directory's schema (check [domains.*.attributes])")

@@ -74,7 +74,7 @@ def stack_problems(app: Application) -> list[str]:
         try:
             directory.ping()
         except DirectoryError as exc:
-            problems.append(f"directory domain {name} ({directory.settings.url}) does not "
+            problems.append(f"directory domain {name} ({directory.settings.shown_urls}) does not "
                             f"answer: {type(exc).__name__}")
     return problems
 

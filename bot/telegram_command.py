@@ -4,8 +4,14 @@ Long polling by default; with ``webhook=True``, an aiohttp server on ``host:port
 ``POST /telegram/webhook`` and the webhook registered at ``settings.public_url`` with the
 secret token. It fails closed at start (a clear message on standard error, exit status 2)
 when the bot token, or in webhook mode the webhook secret or the public URL, is missing or
-malformed. SIGTERM and SIGINT stop it cleanly: the update in progress finishes, the bot's
-secret messages still waiting are deleted, the sessions are closed.
+malformed. SIGTERM and SIGINT stop it cleanly: in webhook mode the listening socket closes
+(the reverse proxy sends new updates to the other workers) and the turns in flight finish,
+for at most ``drain_seconds``; then the dispatcher stops, the pending deletions of the bot's
+secret messages are left to the other workers (or done at once by the last one), and the
+sessions are closed.
+
+The channel's state (pending deletions, secret marks, per-chat turn order) is on the
+application's Redis, so any number of webhook workers may serve the same bot.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ from channels.telegram import (
     build_router,
     build_webhook_app,
 )
+from channels.telegram.housekeeping import ChatState
+from channels.telegram.shared_state import shared_state
+from channels.telegram.webhook import drain
 from config.settings import Settings
 from dialogs.actions import Notify, SendSms
 
@@ -43,6 +52,12 @@ EXIT_CONFIG = 2
 EXIT_FAILED = 1
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
 STOP_POLLING_TRIES = 50
+# A turn is a few directory and Redis calls and one or two Bot API calls; a turn still running
+# after this long is stuck (the engine's lock has expired by 30 s anyway). Below systemd's
+# default TimeoutStopSec (90 s), so the drain ends before systemd kills the process.
+DRAIN_SECONDS = 25.0
+# After the drain, what aiohttp itself still waits for idle keep-alive connections.
+AFTER_DRAIN_SECONDS = 1.0
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +72,8 @@ class TelegramOptions:
     secret_delete_after: float = 300.0
     outbound: Outbound | None = None
     flood: FloodControl | None = None
+    state: ChatState | None = None  # default: shared on the application's Redis
+    drain_seconds: float = DRAIN_SECONDS
 
 
 def run_telegram(settings: Settings, app: Application, *, webhook: bool, host: str, port: int,
@@ -110,11 +127,17 @@ async def serve(settings: Settings, app: Application, options: TelegramOptions,
     router = build_router(app.engine, app.catalogue,
                           outbound=options.outbound or _through(app),
                           secret_delete_after=options.secret_delete_after,
-                          default_language=settings.dialog.default_language)
+                          default_language=settings.dialog.default_language,
+                          state=options.state or _shared(settings, app))
     dispatcher = build_dispatcher(router)
     if options.webhook:
         return await _serve_webhook(settings, bot, dispatcher, options, stop)
     return await _serve_polling(bot, dispatcher, stop)
+
+
+def _shared(settings: Settings, app: Application) -> ChatState:
+    return shared_state(app.redis, secret=settings.secret_key.reveal().encode("utf-8"),
+                        prefix=settings.redis.key_prefix)
 
 
 def _through(app: Application) -> Outbound:
@@ -136,10 +159,12 @@ def telegram_logging(log_file: str | None = None) -> None:
 async def _serve_webhook(settings: Settings, bot: Bot, dispatcher: Dispatcher,
                          options: TelegramOptions, stop: asyncio.Event) -> int:
     secret = settings.telegram.webhook_secret.reveal()
-    runner = web.AppRunner(build_webhook_app(dispatcher, bot, secret_token=secret))
+    webhook = build_webhook_app(dispatcher, bot, secret_token=secret)
+    runner = web.AppRunner(webhook, shutdown_timeout=AFTER_DRAIN_SECONDS)
     await runner.setup()
+    site = web.TCPSite(runner, options.host, options.port)
     try:
-        await web.TCPSite(runner, options.host, options.port).start()
+        await site.start()
         url = settings.public_url.rstrip("/") + WEBHOOK_PATH
         await bot.set_webhook(url=url, secret_token=secret, drop_pending_updates=False,
                               allowed_updates=dispatcher.resolve_used_update_types())
@@ -150,8 +175,20 @@ async def _serve_webhook(settings: Settings, bot: Bot, dispatcher: Dispatcher,
         logger.error("telegram webhook could not start: %s", type(exc).__name__)
         return EXIT_FAILED
     finally:
-        await runner.cleanup()  # dispatcher shutdown (secret messages deleted), session closed
+        await _drain(runner, site, webhook, options.drain_seconds)
     return 0
+
+
+async def _drain(runner: web.AppRunner, site: web.TCPSite, webhook: web.Application,
+                 seconds: float) -> None:
+    """No new connections; the turns in flight finish (bounded); then the dispatcher's
+    shutdown (pending deletions handed over) and the bot's session closed."""
+    if site in runner.sites:
+        await site.stop()
+    if not await drain(webhook, seconds):
+        logger.warning("telegram webhook: turns still running after the drain",
+                       extra={"seconds": seconds})
+    await runner.cleanup()
 
 
 async def _serve_polling(bot: Bot, dispatcher: Dispatcher, stop: asyncio.Event) -> int:

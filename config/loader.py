@@ -31,6 +31,8 @@ _ENV_KEYS: dict[str, str] = {
     "SSPM_SECRET_KEY": "secret_key",
     "SSPM_PUBLIC_URL": "public_url",
     "SSPM_REDIS_URL": "redis.url",
+    "SSPM_REDIS_PASSWORD": "redis.password",
+    "SSPM_REDIS_SENTINEL_PASSWORD": "redis.sentinel.password",
     "TWILIO_AUTH_TOKEN": "twilio.auth_token",
     "TWILIO_ACCOUNT_SID": "twilio.account_sid",
     "TWILIO_FROM": "twilio.from_number",
@@ -38,8 +40,9 @@ _ENV_KEYS: dict[str, str] = {
     "TELEGRAM_WEBHOOK_SECRET": "telegram.webhook_secret",
     "TELEGRAM_API_BASE": "telegram.api_base",
 }
-_DOMAIN_ENV_FIELDS = {"URL": "url", "BIND_DN": "bind_dn", "BIND_PASSWORD": "bind_password",
-                      "BASE_DN": "base_dn"}
+# WRITE_URL before URL: a suffix is matched in this order (SSPM_DOMAIN_X_WRITE_URL).
+_DOMAIN_ENV_FIELDS = {"WRITE_URL": "write_urls", "URL": "url", "BIND_DN": "bind_dn",
+                      "BIND_PASSWORD": "bind_password", "BASE_DN": "base_dn"}
 
 
 def load_settings(path: str | os.PathLike[str] | None = None,
@@ -122,7 +125,8 @@ def _apply_environment(raw: dict[str, Any], env: Mapping[str, str]) -> None:
     for suffix, key in _DOMAIN_ENV_FIELDS.items():
         value = env.get(f"SSPM_LDAP_{suffix}")
         if value:
-            domains.setdefault(_existing_name(domains, default), {})[key] = value
+            _set_domain_value(domains.setdefault(_existing_name(domains, default), {}), key,
+                              value)
     for variable, value in env.items():
         if variable.startswith("SSPM_DOMAIN_") and value:
             _apply_domain_variable(domains, variable.removeprefix("SSPM_DOMAIN_"), value)
@@ -133,8 +137,18 @@ def _apply_domain_variable(domains: dict[str, Any], rest: str, value: str) -> No
     for suffix, key in _DOMAIN_ENV_FIELDS.items():
         if rest.endswith("_" + suffix):
             name = rest.removesuffix("_" + suffix)
-            domains.setdefault(_existing_name(domains, name), {})[key] = value
+            _set_domain_value(domains.setdefault(_existing_name(domains, name), {}), key, value)
             return
+
+
+def _set_domain_value(domain: Any, key: str, value: str) -> None:
+    """Several server URLs come space-separated, as in ldap.conf's URI; the environment's
+    servers replace the file's, whichever of url / urls the file used."""
+    if not isinstance(domain, dict):
+        return  # the file's own shape error is reported by the builder
+    if key == "url":
+        domain.pop("urls", None)
+    domain[key] = value.split() if key == "write_urls" else value
 
 
 def _existing_name(domains: dict[str, Any], name: str) -> str:

@@ -12,6 +12,9 @@ actions become Bot API calls. No business rule lives here.
   missing ``X-Telegram-Bot-Api-Secret-Token`` gets 403 and nothing is processed.
 - :class:`TelegramNotifier` — a small synchronous ``sendMessage`` for other channels'
   notices to a bound Telegram account.
+- State between updates (pending deletions, secret marks, one chat's turn order):
+  :mod:`~channels.telegram.shared_state` on Redis, so any number of webhook workers serve
+  one bot; :mod:`~channels.telegram.local_state` for one process (tests).
 
 Secrets: the person's messages that carried one are deleted as soon as read; the bot's own
 secret messages are sent with ``protect_content`` and deleted after a delay; nothing logged

@@ -11,6 +11,8 @@
   installed, with the same caption and keyboard (issue 11).
 - A secret ``Say`` (a temporary password) is its own message, with ``protect_content``,
   deleted after the janitor's delay.
+- Whether the chat's next message is a secret answer is noted in the context
+  (``expects_secret``); the channel stores it once the turn is shown.
 - ``SendSms`` and ``Notify`` are rendered and handed to the ``outbound`` callable in a thread.
 
 Plain text only (no ``parse_mode``): catalogue texts and parameters are never read as markup.
@@ -31,7 +33,7 @@ from aiogram.types import Message as TelegramMessage
 
 from captcha.audio import AudioCaptchaUnavailable, to_ogg_opus
 from channels.catalogue import Catalogue, normalise_language
-from channels.telegram.housekeeping import SecretJanitor, SecretPrompts, delete_quietly
+from channels.telegram.housekeeping import SecretJanitor, delete_quietly
 from channels.telegram.ids import is_choice_id
 from dialogs.actions import (
     Action,
@@ -66,10 +68,11 @@ class ChatContext:
     chat_id: int
     catalogue: Catalogue
     janitor: SecretJanitor
-    secret_prompts: SecretPrompts
     outbound: Outbound
     language: str = "en"
     deleted: set[str] = field(default_factory=set)
+    # True: the next message is a secret answer; False: it is not; None: this turn said nothing.
+    expects_secret: bool | None = None
 
 
 class TurnRenderer:
@@ -106,7 +109,7 @@ class TurnRenderer:
                 logger.info("conversation handed to the help desk",
                             extra={"ticket": action.ticket_id})
             case End():
-                self._c.secret_prompts.clear(self._c.chat_id)
+                self._c.expects_secret = False
             case ForgetMessage():
                 pass  # done first, in play()
             case _:
@@ -127,9 +130,7 @@ class TurnRenderer:
         self._parts.extend(self._render(note) for note in ask.notes)
         if ask.secret_input:
             self._parts.append(self._render(Message.of("telegram.secret_note")))
-            self._c.secret_prompts.expect(self._c.chat_id)
-        else:
-            self._c.secret_prompts.clear(self._c.chat_id)
+        self._c.expects_secret = ask.secret_input
         if ask.seconds_left is not None:
             self._parts.append(self._c.catalogue.countdown(ask.seconds_left, self._c.language))
         await self._flush(keyboard(ask.choices, self._render))
@@ -153,7 +154,7 @@ class TurnRenderer:
     # -- captcha ----------------------------------------------------------------------------------
 
     async def _captcha(self, show: ShowCaptcha) -> None:
-        self._c.secret_prompts.clear(self._c.chat_id)
+        self._c.expects_secret = False
         lines = [self._render(show.message)]
         if show.seconds_left is not None:
             lines.append(self._c.catalogue.countdown(show.seconds_left, self._c.language))

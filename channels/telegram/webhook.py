@@ -5,10 +5,17 @@ Telegram sends the secret given to ``setWebhook`` in ``X-Telegram-Bot-Api-Secret
 a handler cannot be built without a secret (aiogram's own handler would accept every request
 when the secret is empty, and answers 401). The update is processed before the response, so
 a failed turn makes Telegram retry, and the engine's ``update_id`` idempotency absorbs it.
+
+Graceful stop: the handler counts the requests in flight; :func:`drain` waits (bounded) until
+none is left. Call it after the listening sockets are closed and *before* the runner's
+cleanup, which runs the dispatcher's shutdown and closes the bot's session: a turn still
+rendering then would lose its reply.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from typing import Any
@@ -33,6 +40,9 @@ class WebhookHandler(SimpleRequestHandler):
             raise ValueError("a Telegram webhook needs a secret token")
         super().__init__(dispatcher, bot, handle_in_background=False,
                          secret_token=secret_token, **data)
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         expected = (self.secret_token or "").encode("utf-8")
@@ -43,11 +53,26 @@ class WebhookHandler(SimpleRequestHandler):
         if not self.verify_secret(request.headers.get(SECRET_HEADER, ""), self.bot):
             logger.warning("telegram webhook: wrong or missing secret token")
             return web.Response(status=403, text="Forbidden")
+        self.in_flight += 1
+        self._idle.clear()
         try:
             return await super().handle(request)
         except ValueError:  # not JSON, or not an Update (pydantic's error is a ValueError)
             logger.warning("telegram webhook: malformed update")
             return web.Response(status=400, text="Bad Request")
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self._idle.set()
+
+    async def drained(self, timeout: float) -> bool:
+        """True once no request is in flight; False if some still are after ``timeout``."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        return not self.in_flight
+
+
+HANDLER = web.AppKey("sspm_telegram_webhook_handler", WebhookHandler)
 
 
 def build_webhook_app(dispatcher: Dispatcher, bot: Bot, *, secret_token: str,
@@ -56,5 +81,12 @@ def build_webhook_app(dispatcher: Dispatcher, bot: Bot, *, secret_token: str,
     to the app's, and the bot's session is closed last."""
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     setup_application(app, dispatcher, bot=bot)
-    WebhookHandler(dispatcher, bot, secret_token=secret_token).register(app, path=path)
+    handler = WebhookHandler(dispatcher, bot, secret_token=secret_token)
+    handler.register(app, path=path)
+    app[HANDLER] = handler
     return app
+
+
+async def drain(app: web.Application, timeout: float) -> bool:
+    """Wait at most ``timeout`` seconds for the webhook's turns in flight to finish."""
+    return await app[HANDLER].drained(timeout)

@@ -21,6 +21,7 @@ from aiogram.types import Update
 
 from channels.catalogue import Catalogue
 from channels.telegram import FloodControl, build_bot, build_dispatcher, build_router
+from channels.telegram.housekeeping import ChatState
 from channels.telegram.router import DialogEngine
 from channels.telegram.webhook import SECRET_HEADER
 from dialogs.actions import Action, Notify, SendSms, UseLanguage
@@ -94,13 +95,14 @@ def fast_flood(per_chat_interval: float = 0.0) -> FloodControl:
 
 @asynccontextmanager
 async def harness(engine: DialogEngine, catalogue: Catalogue, *, per_chat_interval: float = 0.0,
-                  secret_delete_after: float = 300.0) -> AsyncIterator[Harness]:
+                  secret_delete_after: float = 300.0,
+                  state: ChatState | None = None) -> AsyncIterator[Harness]:
     stand_in = BotApiStandIn(TOKEN)
     base = await stand_in.start()
     bot = build_bot(TOKEN, base, flood=fast_flood(per_chat_interval))
     outbound = OutboundRecorder()
     router = build_router(engine, catalogue, outbound=outbound,
-                          secret_delete_after=secret_delete_after)
+                          secret_delete_after=secret_delete_after, state=state)
     try:
         yield Harness(stand_in, bot, build_dispatcher(router), outbound)
     finally:

@@ -3,7 +3,9 @@
 ``POST /bot{token}/{method}`` (form, multipart or JSON) → ``{"ok": true, "result": ...}``.
 Message ids increase from 5000 (the person's own message ids, chosen by the tests, stay
 below). ``throttle(method, retry_after)`` makes the next call of ``method`` answer ``429``
-with ``parameters.retry_after``; ``queue_update`` feeds ``getUpdates``. 127.0.0.1 only.
+with ``parameters.retry_after``; ``delay(method, seconds)`` makes every call of ``method``
+answer that much later (it is recorded on arrival); ``queue_update`` feeds ``getUpdates``.
+127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class BotApiStandIn:
         self.calls: list[Call] = []
         self._next_message_id = 5000
         self._throttled: dict[str, int] = {}
+        self._delays: dict[str, float] = {}
         self._updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -78,6 +81,9 @@ class BotApiStandIn:
     def throttle(self, method: str, retry_after: int) -> None:
         self._throttled[method] = retry_after
 
+    def delay(self, method: str, seconds: float) -> None:
+        self._delays[method] = seconds
+
     def queue_update(self, update: dict[str, Any]) -> None:
         self._updates.put_nowait(update)
 
@@ -94,6 +100,7 @@ class BotApiStandIn:
         params, files = await _read(request)
         call = Call(method, params, files, at=time.monotonic())
         self.calls.append(call)
+        await asyncio.sleep(self._delays.get(method, 0.0))
         if method in self._throttled:
             call.status = 429
             retry_after = self._throttled.pop(method)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ SECRET_ASK = Ask(Message.of("proof.ask_code"), secret_input=True, seconds_left=2
 
 
 def run(engine: ScriptedEngine, scenario: Callable[[Harness], Awaitable[None]],
-        **options: float) -> None:
+        **options: Any) -> None:
     async def main() -> None:
         async with harness(engine, CATALOGUE, **options) as h:
             await scenario(h)

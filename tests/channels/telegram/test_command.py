@@ -15,6 +15,7 @@ import pytest
 from bot.services import Application
 from bot.telegram_command import TelegramOptions, run_telegram, serve, startup_problems
 from channels.catalogue import Catalogue
+from channels.telegram.local_state import local_state
 from config import Secret, Settings, settings_from_dict
 from config.settings import TelegramSettings
 from dialogs.actions import Say
@@ -73,7 +74,8 @@ def test_polling_serves_updates_and_stops_cleanly_on_sigterm() -> None:
         stand_in.queue_update({"update_id": 7, "message": {
             "message_id": 1, "date": 1_700_000_000, "chat": {"id": 42, "type": "private"},
             "from": {"id": 42, "is_bot": False, "first_name": "T"}, "text": "/start"}})
-        options = TelegramOptions(outbound=OutboundRecorder(), flood=fast_flood())
+        options = TelegramOptions(outbound=OutboundRecorder(), flood=fast_flood(),
+                                  state=local_state())  # this app has no Redis
         server = asyncio.create_task(serve(config, app, options))
         try:
             await wait_for_call(stand_in, "sendMessage")
