@@ -14,6 +14,8 @@ SUBCOMMANDS = {
     "console": "talk to the bot in this terminal (or pipe a script into it)",
     "web": "serve the Twilio SMS and voice webhooks, the password page and the help desk",
     "telegram": "run the Telegram bot (long polling, or --webhook)",
+    "notifier": "send lock alerts and password expiry reminders on bound channels (issue 15)",
+    "report": "print enrolment coverage, activity and help desk figures (text or CSV)",
     "ad-setup": "print the schema LDIF and the delegation commands for an Active Directory "
                 "domain (dsacls on Windows, samba-tool on Samba)",
 }
@@ -40,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "web":
             sub.add_argument("--host", default="127.0.0.1", help="listen address")
             sub.add_argument("--port", type=int, default=8000, help="listen port")
+            sub.add_argument("--workers", type=int, default=2,
+                             help="gunicorn worker processes (default: 2)")
         if name == "telegram":
             sub.add_argument("--webhook", action="store_true",
                              help="serve POST /telegram/webhook instead of long polling")
@@ -48,6 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--log", metavar="FILE", help="operator log file (default: stderr)")
         if name == "ad-setup":
             _ad_setup_arguments(sub)
+        if name == "report":
+            sub.add_argument("--days", type=int, default=30,
+                             help="how many days back, today included (default: 30)")
+            sub.add_argument("--csv", action="store_true",
+                             help="activity per day, channel and outcome as CSV")
+            sub.add_argument("--not-enrolled", action="store_true",
+                             help="the people not enrolled, as CSV")
+            sub.add_argument("--no-coverage", action="store_true",
+                             help="skip the directory search for enrolment coverage")
+            sub.add_argument("--language", default="en", help="language of the text report")
+        if name == "notifier":
+            sub.add_argument("--once", action="store_true",
+                             help="one pass, then exit (for cron or a check)")
         if name in ("demo", "console"):
             sub.add_argument("--sender", default="local",
                              help="who the console speaks as (default: local)")
@@ -68,12 +85,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _console(args)
         if args.command == "ad-setup":
             return _ad_setup(args)
+        if args.command == "report":
+            from bot.report_command import run_report
+
+            return run_report(load_settings(args.config), days=args.days, as_csv=args.csv,
+                              not_enrolled=args.not_enrolled, coverage=not args.no_coverage,
+                              language=args.language)
         if args.command == "telegram":
             return _telegram(args)
+        if args.command == "notifier":
+            from bot.notifier import run_notifier
+
+            return run_notifier(args.config, once=args.once)
         if args.command == "web":
             from bot.web_command import run_web
 
-            return run_web(load_settings(args.config), args.host, args.port)
+            return run_web(load_settings(args.config), args.host, args.port, args.workers)
         from bot.demo import run_demo
 
         return run_demo(workdir=args.workdir, wait=not args.no_wait, sender=args.sender,

@@ -114,18 +114,19 @@ class Outbound:
         else:
             raise OutboundError(f"unknown channel {channel}")
 
-    def can_deliver(self, action: SendSms | Notify) -> bool:
+    def can_deliver(self, action: SendSms | Notify, *, reserve: int = 0) -> bool:
         """Would ``dispatch`` send this now? Read only: consumes nothing from the caps.
 
         Asked before an irreversible change (a help desk reset) whose result must reach the
         person, so nothing is applied that cannot be delivered (issue 10, property 5). A race
         with another send can still fill the cap in between: ``dispatch``'s answer is final.
+        ``reserve``: this many SMS of the cap must stay free after it (``bot.notifier``).
         """
         channel = "sms" if isinstance(action, SendSms) else action.channel
         address = action.to if isinstance(action, SendSms) else action.address
         if channel == "sms":
             return self.sms is not None and self.counters.count(
-                _cap_key("sms", address)) < self.limits.sms_per_destination
+                _cap_key("sms", address)) < self.limits.sms_per_destination - reserve
         return channel == "telegram" and self.telegram is not None
 
     def _check_cap(self, kind: str, address: str, cap: int) -> None:

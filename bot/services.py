@@ -8,41 +8,46 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
+from bot import redis_connection
+from bot.activity import ActivityAudit, ActivityLedger, BackgroundFlusher
 from bot.audit_log import JsonLinesAudit
+from bot.breach_range import HttpBreachRange
 from bot.metered_audit import MeteredAudit
 from bot.outbound import BackgroundSms, Outbound, SmsSender, TelegramSender
+from bot.redis_alerts import RedisAlerts
 from bot.redis_languages import RedisLanguages
+from bot.redis_sessions import RedisSessionStore
 from bot.redis_sign_ins import RedisSignIns
 from bot.redis_stores import (
     RedisCounters,
     RedisEscalations,
     RedisPasswordLinks,
     RedisRelays,
-    RedisSessionStore,
     RedisTickets,
 )
+from bot.reports import ReportSource
 from captcha.audio import AudioCaptchaRenderer
 from captcha.image import ImageCaptchaRenderer
 from captcha.service import CaptchaService
 from captcha.store import RedisCaptchaStore
 from channels.catalogue import Catalogue
-from channels.web.metrics import RedisMetrics
+from channels.web.metrics import ProcessMetrics
 from config.settings import LOCALISED_HELPDESK_TEXTS, HelpdeskSettings, Settings, localised
 from dialogs.actions import Notify
 from dialogs.answers import AnswerHasher, Argon2AnswerHasher
+from dialogs.breached_passwords import BreachedPasswords, BreachPolicy
 from dialogs.engine import Engine
 from dialogs.engine_settings import ChannelPolicy, Contact, EngineSettings
 from dialogs.memory import SystemClock
 from dialogs.messages import Message
 from dialogs.password_quality import PasswordRules
 from dialogs.ports import Clock, Escalation, Escalations
+from dialogs.sealing import Sealer
 from dialogs.turn import Services
 from directory import LdapDirectory
 
@@ -60,8 +65,15 @@ class Application:
     settings: Settings
     relays: RedisRelays
     tickets: RedisTickets
+    # Counters and histograms of this process (GET /metrics), the audit's counts included.
+    metrics: ProcessMetrics = field(default_factory=ProcessMetrics)
+    # Daily counts for the reports (issue 16), flushed to Redis off the request path.
+    reports: ReportSource | None = None
+    activity_flusher: BackgroundFlusher | None = None
 
     def close(self) -> None:
+        if self.activity_flusher is not None:
+            self.activity_flusher.stop()  # the last counts reach Redis before it closes
         if isinstance(self.outbound.sms, BackgroundSms):
             self.outbound.sms.close()  # let queued codes and notices leave first
         for directory in self.directories.values():
@@ -111,12 +123,9 @@ def _contact(h: HelpdeskSettings, default: str, languages: tuple[str, ...]) -> C
 
 
 def redis_client(settings: Settings) -> redis.Redis:
-    """One retry, no backoff: redis-py's default (3 retries with backoff) makes a down Redis
-    cost about 5 s per call, and the person must hear "try again later" quickly (5.10)."""
-    return redis.Redis.from_url(settings.redis.url.reveal(),
-                                socket_timeout=settings.redis.socket_timeout,
-                                socket_connect_timeout=settings.redis.socket_timeout,
-                                retry=Retry(NoBackoff(), 1))
+    """One server, a Sentinel-managed master or a cluster, with short timeouts and one retry
+    (``bot.redis_connection`` says why): the one client every store, lock and stream uses."""
+    return redis_connection.redis_client(settings.redis)
 
 
 def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
@@ -140,6 +149,7 @@ def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
     # turn. Without espeak-ng, audio is simply not offered and the pictures stay (issue 11).
     captchas.warm_audio_in_background()
     counters = RedisCounters(client, prefix)
+    metrics = ProcessMetrics()
     outbound = Outbound(catalogue, counters, settings.outbound,
                         sms=sms_sender or _default_sms(settings),
                         telegram=telegram_sender or _default_telegram(settings))
@@ -148,20 +158,28 @@ def build_application(settings: Settings, *, audit_stream: TextIO | None = None,
         escalations = AnnouncedEscalations(escalations, outbound,
                                            settings.helpdesk.telegram_group_id,
                                            settings.dialog.default_language)
+    ledger = ActivityLedger(client, prefix, settings.reports.retention_days, clock.now)
     services = Services(
         settings=engine_settings(settings), directories=directories, captchas=captchas,
         counters=counters, escalations=escalations,
-        audit=MeteredAudit(_audit(settings, audit_stream, clock), RedisMetrics(client, prefix)),
+        audit=ActivityAudit(MeteredAudit(_audit(settings, audit_stream, clock), metrics),
+                            ledger),
         clock=clock, hasher=hasher or Argon2AnswerHasher(),
         question_text=lambda qid, lang: catalogue.render(Message.of(qid), lang),
         password_links=RedisPasswordLinks(client, secret, prefix, clock=clock),
         deliverable=outbound.can_deliver,
         sign_ins=RedisSignIns(client, secret, prefix),
-        languages=RedisLanguages(client, prefix))
+        languages=RedisLanguages(client, prefix),
+        breached_passwords=breached_passwords(settings))
     relays = RedisRelays(client, secret, prefix, clock=clock)
-    engine = Engine(services, RedisSessionStore(client, prefix), relays=relays)
+    engine = Engine(services, RedisSessionStore(client, prefix, secret_key=secret),
+                    relays=relays,
+                    alerts=RedisAlerts(client, Sealer(secret), prefix))  # issue 15
+    flusher = BackgroundFlusher(ledger, settings.reports.flush_seconds)
+    flusher.start()
+    reports = ReportSource(client, prefix, ledger, directories, settings.reports, clock.now)
     return Application(engine, catalogue, client, directories, services, outbound, settings,
-                       relays, RedisTickets(client, prefix))
+                       relays, RedisTickets(client, prefix), metrics, reports, flusher)
 
 
 @dataclass
@@ -189,6 +207,15 @@ class AnnouncedEscalations:
 
     def last_ticket(self, owner: str) -> str | None:
         return self.inner.last_ticket(owner)
+
+
+def breached_passwords(settings: Settings) -> BreachedPasswords | None:
+    breach = settings.breached_passwords
+    if not breach.enabled:
+        return None
+    return BreachedPasswords(HttpBreachRange(breach.base_url, breach.timeout_seconds),
+                             BreachPolicy(fail_closed=breach.fail == "closed",
+                                          min_count=breach.min_count))
 
 
 def _default_sms(settings: Settings) -> SmsSender | None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from config.errors import ConfigError, raise_all
+from config.redis_target import DEFAULT_URL as DEFAULT_REDIS_URL
+from config.redis_target import RedisTarget, resolve_target
 from config.secret import Secret
 
 Dialect = Literal["openldap", "ad"]
@@ -39,7 +41,9 @@ class DomainSettings:
     """One authentication domain: its directory, dialect and self-service switch."""
 
     name: str
-    url: str
+    # The directory's servers, tried in order: ``url`` (one, or several separated by spaces as
+    # in ldap.conf's URI) or ``urls`` (a list), not both. See ``servers`` and ``writers``.
+    url: str = field(default="", kw_only=True)
     base_dn: str
     bind_dn: str
     bind_password: Secret
@@ -56,12 +60,28 @@ class DomainSettings:
     tls_ca_file: str = ""
     password_policy_dn: str = ""
     attributes: AttributeNames = field(default_factory=AttributeNames)
+    urls: tuple[str, ...] = ()
+    # OpenLDAP with replicas: the provider(s) every write goes to (reset, unlock, enrolment,
+    # a person's own change) and every password check binds on, so ppolicy counts failures
+    # where they replicate from. Empty: the servers above take writes too (one server, or AD,
+    # where every domain controller is writable).
+    write_urls: tuple[str, ...] = ()
+    # A server that failed to answer is skipped this long, then tried again (ldap3's
+    # ServerPool "exhaust"): a dead replica costs one timeout per period, not one per turn.
+    dead_server_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         problems = _Problems()
         prefix = f"domains.{self.name}"
-        if not self.url.startswith(("ldap://", "ldaps://", "ldapi://")):
-            problems.add(f"{prefix}.url", "must start with ldap://, ldaps:// or ldapi://")
+        if self.url.strip() and self.urls:
+            problems.add(f"{prefix}.urls", "give url or urls, not both")
+        elif not self.servers:
+            problems.add(f"{prefix}.url", "is required (url = \"ldap://...\" or urls = [...]; "
+                         f"SSPM_DOMAIN_{self.name}_URL, for the default domain SSPM_LDAP_URL)")
+        for key, values in (("url" if not self.urls else "urls", self.servers),
+                            ("write_urls", self.write_urls)):
+            if any(not u.startswith(("ldap://", "ldaps://", "ldapi://")) for u in values):
+                problems.add(f"{prefix}.{key}", "must start with ldap://, ldaps:// or ldapi://")
         if self.dialect not in ("openldap", "ad"):
             problems.add(f"{prefix}.dialect", "must be 'openldap' or 'ad'")
         for key in ("base_dn", "bind_dn"):
@@ -72,25 +92,67 @@ class DomainSettings:
         problems.positive(f"{prefix}.connect_timeout", self.connect_timeout)
         problems.positive(f"{prefix}.operation_timeout", self.operation_timeout)
         problems.positive(f"{prefix}.pool_size", self.pool_size)
+        problems.positive(f"{prefix}.dead_server_seconds", self.dead_server_seconds)
         problems.raise_all()
 
     @property
     def search_base(self) -> str:
         return self.users_dn or self.base_dn
 
+    @property
+    def servers(self) -> tuple[str, ...]:
+        """The servers reads go to, in the order they are tried."""
+        return self.urls or tuple(self.url.split())
+
+    @property
+    def writers(self) -> tuple[str, ...]:
+        """The servers writes and password checks go to, in the order they are tried."""
+        return self.write_urls or self.servers
+
+    @property
+    def shown_urls(self) -> str:
+        return " ".join(dict.fromkeys((*self.servers, *self.writers)))
+
+
+@dataclass(frozen=True)
+class RedisSentinelSettings:
+    """A Sentinel-managed master as a table: the same as a ``redis+sentinel://`` URL."""
+
+    addresses: tuple[str, ...] = ()  # "host:port" of each sentinel
+    service_name: str = ""  # the name the sentinels monitor the master by
+    db: int = 0
+    tls: bool = False  # TLS to the sentinels and the master
+    # The sentinels' own ACL user and password (SSPM_REDIS_SENTINEL_PASSWORD).
+    username: str = ""
+    password: Secret = field(default_factory=lambda: Secret(""))
+
 
 @dataclass(frozen=True)
 class RedisSettings:
-    url: Secret = field(default_factory=lambda: Secret("redis://127.0.0.1:6379/0"))
+    """Where Redis is (the URL forms: ``config.redis_target``) and how long to wait for it."""
+
+    url: Secret = field(default_factory=lambda: Secret(DEFAULT_REDIS_URL))
     key_prefix: str = "sspm:"
     socket_timeout: float = 2.0
+    # The data nodes' ACL user and password when the URL carries none (SSPM_REDIS_PASSWORD).
+    username: str = ""
+    password: Secret = field(default_factory=lambda: Secret(""))
+    tls_ca_file: str = ""  # rediss: the CA that signed the servers' certificates
+    sentinel: RedisSentinelSettings = field(default_factory=RedisSentinelSettings)
 
     def __post_init__(self) -> None:
         problems = _Problems()
-        if not self.url.reveal().startswith(("redis://", "rediss://", "unix://")):
-            problems.add("redis.url", "must start with redis://, rediss:// or unix://")
+        try:
+            resolve_target(self)
+        except ConfigError as exc:
+            problems.errors.extend(exc.errors)
         problems.positive("redis.socket_timeout", self.socket_timeout)
         problems.raise_all()
+
+    @property
+    def target(self) -> RedisTarget:
+        """One server, a Sentinel-managed master or a cluster, with its credentials."""
+        return resolve_target(self)
 
 
 # Flood controls (DESIGN.md 5.3): they throttle the abuser, never the whole channel.
@@ -183,6 +245,32 @@ class PasswordSettings:
         problems.raise_all()
 
 
+@dataclass(frozen=True)
+class BreachedPasswordSettings:
+    """New passwords checked against a breached-password corpus (issue 15); off by default.
+
+    Only the first five hex digits of a password's SHA-1 leave the server (the k-anonymity
+    range protocol); ``base_url`` may point at an on-premises mirror of the range files.
+    """
+
+    enabled: bool = False
+    base_url: str = "https://api.pwnedpasswords.com/range"
+    timeout_seconds: float = 2.0
+    fail: str = "open"  # "open": an unanswered check lets the password through; "closed": not
+    min_count: int = 1
+
+    def __post_init__(self) -> None:
+        problems = _Problems()
+        if not self.base_url.startswith(("http://", "https://")):
+            problems.add("breached_passwords.base_url", "must start with http:// or https://")
+        if isinstance(self.timeout_seconds, bool) or not 0 < self.timeout_seconds <= 30:
+            problems.add("breached_passwords.timeout_seconds", "must be between 0 and 30 seconds")
+        if self.fail not in ("open", "closed"):
+            problems.add("breached_passwords.fail", 'must be "open" or "closed"')
+        problems.positive("breached_passwords.min_count", self.min_count)
+        problems.raise_all()
+
+
 LOCALISED_HELPDESK_TEXTS = ("hours", "registration_authority")
 
 
@@ -225,6 +313,9 @@ class HelpdeskSettings:
     # How often a signed-in agent's membership of agents_group is checked again (at most 60 s:
     # a removed agent is signed out on the next request after it).
     membership_check_seconds: int = 60
+    # Optional: members of this group (DN, same domain) see the reports but no tickets (issue
+    # 16). Agents see the reports too.
+    reporters_group: str = ""
 
     def __post_init__(self) -> None:
         problems = _Problems()
@@ -235,6 +326,26 @@ class HelpdeskSettings:
             problems.positive(f"helpdesk.{key}", getattr(self, key))
         if self.membership_check_seconds > 60:
             problems.add("helpdesk.membership_check_seconds", "must be at most 60")
+        problems.raise_all()
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The reports page and ``sspm report`` (issue 16)."""
+
+    # Daily counts are kept this many days in Redis (one small hash per day).
+    retention_days: int = 400
+    # Counts are added to Redis by a background thread this often (and at shutdown).
+    flush_seconds: float = 10.0
+    # Enrolment coverage comes from a paged directory search, reused for this long.
+    coverage_cache_seconds: int = 300
+    # Optional: coverage also broken down by these OUs (DNs under the users' base).
+    coverage_ous: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        problems = _Problems()
+        for key in ("retention_days", "flush_seconds", "coverage_cache_seconds"):
+            problems.positive(f"reports.{key}", getattr(self, key))
         problems.raise_all()
 
 
@@ -298,6 +409,53 @@ class AuditSettings:
     path: str = "-"
 
 
+@dataclass(frozen=True)
+class NotifierSettings:
+    """``sspm notifier`` (issue 15): lock alerts, expiry reminders, when they may leave."""
+
+    lock_alerts: bool = True
+    expiry_reminders: bool = True
+    poll_interval_seconds: int = 60  # a pass over 10,000 accounts: see bench/notifier_poll_bench
+    reminder_days: tuple[int, ...] = (14, 7, 1)
+    reminder_interval_seconds: int = 3_600  # the expiry search, at most this often
+    # Unsolicited messages wait (never dropped) between quiet_start and quiet_end, local time
+    # in time_zone (an IANA name); equal times: no quiet hours.
+    quiet_start: str = "21:00"
+    quiet_end: str = "07:00"
+    time_zone: str = "UTC"
+    lease_seconds: int = 30  # one active poller among several hosts
+
+    def __post_init__(self) -> None:
+        problems = _Problems()
+        for key in ("poll_interval_seconds", "reminder_interval_seconds", "lease_seconds"):
+            problems.positive(f"notifier.{key}", getattr(self, key))
+        if not self.reminder_days or any(
+                isinstance(d, bool) or not 0 < d <= 366 for d in self.reminder_days):
+            problems.add("notifier.reminder_days", "must be days between 1 and 366")
+        for key in ("quiet_start", "quiet_end"):
+            if _clock_time(getattr(self, key)) is None:
+                problems.add(f"notifier.{key}", 'must be a time of day such as "21:00"')
+        if _zone(self.time_zone) is None:
+            problems.add("notifier.time_zone", 'must be an IANA zone such as "America/Toronto"')
+        problems.raise_all()
+
+
+def _clock_time(value: str) -> tuple[int, int] | None:
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        return None
+    return (int(hours), int(minutes)) if int(hours) < 24 and int(minutes) < 60 else None
+
+
+def _zone(name: str) -> object | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 CHANNEL_NAMES = ("console", "telegram", "sms", "voice", "web")
 
 
@@ -319,6 +477,10 @@ class Settings:
     sms: SmsSettings = field(default_factory=SmsSettings)
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    notifier: NotifierSettings = field(default_factory=NotifierSettings)
+    breached_passwords: BreachedPasswordSettings = field(
+        default_factory=BreachedPasswordSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
     def __post_init__(self) -> None:
         problems = _Problems()

@@ -2,25 +2,34 @@
 
 ``Engine.handle`` holds the conversation's lock for the whole turn (state is loaded *after*
 the lock is taken), so concurrent deliveries never interleave; a retried delivery
-(same ``event_id``) is processed once. Global words (``menu``, ``cancel``, ``help``,
-``language``) work in every state. Expiry of the time allotment or of the idle limit gives a
-friendly restart. A directory or store failure gives "try again later" and changes nothing.
+(same ``event_id``) is processed once. The store is asked twice per turn (issue 13): ``open``
+takes the lock, records the delivery and reads the record, relay mark and remembered
+language; ``close`` writes the record and releases the lock. Global words (``menu``,
+``cancel``, ``help``, ``language``) work in every state. Expiry of the time allotment or of
+the idle limit gives a friendly restart. A directory or store failure gives "try again
+later" and changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
+from dataclasses import replace
+from typing import Any
 
 from dialogs.actions import Action, End, Say, UseLanguage
+from dialogs.alerts import AlertControl
 from dialogs.directory_port import DirectoryError, DirectoryUnavailable
 from dialogs.events import ConversationKey, Event
 from dialogs.flow import ANY, END, SAME, Flows
-from dialogs.flows import change_password, enrol, forgot_password, menu, unlock_account
+from dialogs.flows import change_password, enrol, forgot_password, lock_alert, menu, unlock_account
+from dialogs.languages import sender_key
 from dialogs.messages import Message
-from dialogs.ports import Lookup, Relays, SessionStore, StoreUnavailable
+from dialogs.ports import Lookup, Opening, Relays, SessionStore, StoreUnavailable
 from dialogs.sealing import Sealer
 from dialogs.steps import identify, new_password, prove
 from dialogs.turn import Services, Session, Turn
+from dialogs.turn_store import PrefetchedLanguages, delivery
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +39,6 @@ COMMANDS = {
     "helpdesk": "helpdesk", "agent": "helpdesk",
 }
 MAX_CHAIN = 12  # automatic steps chained in one turn; a bound against a flow loop
-EVENT_ID_TTL = 86_400
 
 
 def all_flows() -> Flows:
@@ -44,17 +52,18 @@ def all_flows() -> Flows:
 
 class Engine:
     def __init__(self, services: Services, sessions: SessionStore,
-                 flows: Flows | None = None, relays: Relays | None = None) -> None:
+                 flows: Flows | None = None, relays: Relays | None = None,
+                 alerts: AlertControl | None = None) -> None:
         self.services = services
         self.sessions = sessions
         self.relays = relays
+        self.alerts = alerts  # opt-outs and replies to alerts (issue 15)
         self.flows = flows or all_flows()
         self.sealer = Sealer(services.settings.secret_key)
 
     def handle(self, key: ConversationKey, event: Event) -> list[Action]:
         try:
-            with self.sessions.lock(str(key)):
-                return self._handle_locked(key, event)
+            return self._turn(key, event)
         except (StoreUnavailable, DirectoryUnavailable) as exc:
             log.warning("turn failed: %s", type(exc).__name__,
                         extra={"channel": key.channel, "error": str(exc)})
@@ -66,35 +75,55 @@ class Engine:
                         extra={"channel": key.channel})
             return self._cannot_help()
 
-    def _handle_locked(self, key: ConversationKey, event: Event) -> list[Action]:
-        if event.event_id and not self.sessions.first_delivery(
-                f"{key.channel}:{event.event_id}", EVENT_ID_TTL):
+    def _turn(self, key: ConversationKey, event: Event) -> list[Action]:
+        opening = self.sessions.open(str(key), delivery(key, event))
+        if opening.duplicate:
             return []
-        if self._relayed(key, event):
-            return []
+        try:
+            actions, turn = self._handle_locked(key, event, opening)
+        except BaseException:
+            # The turn's own exception matters more than a failed release (the lock expires
+            # by itself): release quietly, write nothing, and re-raise the original.
+            with suppress(StoreUnavailable):
+                self.sessions.close(opening)
+            raise
+        self._close(opening, turn)
+        return actions
+
+    def _handle_locked(self, key: ConversationKey, event: Event,
+                       opening: Opening) -> tuple[list[Action], Turn | None]:
+        if self._relayed(key, event, opening):
+            return [], None
         now = self.services.clock.now()
-        session, expired = self._load(str(key), now)
-        turn = Turn(self.services, key, event, session, now, self.sealer)
+        session, expired = self._session(opening.record, now)
+        turn = Turn(self._services(key, opening), key, event, session, now, self.sealer)
         if session.started == 0.0 and not expired:
             # The person's own choice first, then what the channel knows (issue 12).
             session.language = turn.remembered_language() or self._language(event)
         language = session.language
         self._run(turn, expired)
-        self._persist(str(key), turn)
-        return [UseLanguage(language), *turn.actions]
+        return [UseLanguage(language), *turn.actions], turn
 
-    def _relayed(self, key: ConversationKey, event: Event) -> bool:
+    def _services(self, key: ConversationKey, opening: Opening) -> Services:
+        """The ports, with the language ``open`` already read standing in for its store."""
+        languages = self.services.languages
+        if not opening.prefetched or languages is None:
+            return self.services
+        sender = sender_key(self.sealer, key.channel, key.sender)
+        return replace(self.services,
+                       languages=PrefetchedLanguages(languages, sender, opening.language))
+
+    def _relayed(self, key: ConversationKey, event: Event, opening: Opening) -> bool:
         """An agent holds this conversation: the person's words go to the agent, not a flow."""
         if self.relays is None or event.kind in ("start", "timeout"):
             return False
-        ticket = self.relays.active(str(key))
+        ticket = opening.relay if opening.prefetched else self.relays.active(str(key))
         if ticket is None:
             return False
         self.relays.record(ticket, "person", event.text)
         return True
 
-    def _load(self, key: str, now: float) -> tuple[Session, bool]:
-        loaded = self.sessions.load(key)
+    def _session(self, loaded: dict[str, Any] | Lookup, now: float) -> tuple[Session, bool]:
         if isinstance(loaded, Lookup):
             return Session(started=0.0), loaded is Lookup.EXPIRED
         session = Session.from_record(loaded)
@@ -112,6 +141,9 @@ class Engine:
 
     def _run(self, turn: Turn, expired: bool) -> None:
         event = turn.event
+        fresh = expired or turn.session.started == 0.0
+        if self.alerts is not None and lock_alert.answered(turn, self.alerts, fresh=fresh):
+            return
         if expired or turn.session.started == 0.0 or event.kind == "start":
             fresh_words = turn.session.started == 0.0 and not expired and event.kind != "start"
             turn.session.started = turn.now
@@ -211,9 +243,12 @@ class Engine:
         if following is not None:
             self._go(turn, state, following)
 
-    def _persist(self, key: str, turn: Turn) -> None:
+    def _close(self, opening: Opening, turn: Turn | None) -> None:
+        if turn is None:
+            self.sessions.close(opening)
+            return
         if turn.ended:
-            self.sessions.delete(key)
+            self.sessions.close(opening, delete=True)
             return
         turn.session.last_seen = turn.now
         settings = self.services.settings
@@ -221,7 +256,7 @@ class Engine:
             ttl = max(1, int(turn.session.deadline - turn.now) + 1)
         else:
             ttl = settings.time_allotment_seconds
-        self.sessions.save(key, turn.session.to_record(), ttl)
+        self.sessions.close(opening, record=turn.session.to_record(), ttl_seconds=ttl)
 
     def _cannot_help(self) -> list[Action]:
         contact = self.services.settings.contact.params()
