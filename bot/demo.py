@@ -18,7 +18,12 @@ from bot.check import print_results, run_checks
 from bot.console_command import run_console
 from bot.local_stack import DEMO_USERS, LocalRedis, LocalSlapd, RedisInfo, SlapdInfo
 from bot.local_stack.enrolments import DEMO_ENROLMENTS, seed_enrolments
-from bot.local_stack.seed import AGENTS_GROUP_DN, PEOPLE_DN, PROTECTED_GROUP_DN
+from bot.local_stack.seed import (
+    AGENTS_GROUP_DN,
+    PEOPLE_DN,
+    PROTECTED_GROUP_DN,
+    REPORTERS_GROUP_DN,
+)
 from bot.logging_setup import configure_logging
 from bot.outbound import PrintingSms
 from bot.services import Application, build_application
@@ -64,6 +69,7 @@ time_allotment_seconds = 300
 phone = "+1 555 0100"
 email = "helpdesk@example.test"
 agents_group = "{AGENTS_GROUP_DN}"
+reporters_group = "{REPORTERS_GROUP_DN}"
 
 # One text per language: a French sentence never embeds English words (issue 12).
 [helpdesk.registration_authority]

@@ -22,7 +22,8 @@ def register_helpdesk(flask_app: Flask, application: Application,
                       clock: Callable[[], float] = time.time) -> None:
     settings = application.settings
     domain = settings.helpdesk.agents_domain.upper() or settings.default_domain
-    agents = LdapAgentDirectory(application.directories[domain], settings.helpdesk.agents_group)
+    agents = LdapAgentDirectory(application.directories[domain], settings.helpdesk.agents_group,
+                                settings.helpdesk.reporters_group)
     if not flask_app.secret_key:
         flask_app.secret_key = settings.secret_key.reveal()
     configure_cookies(flask_app, secure=settings.public_url.startswith("https://"))
@@ -47,4 +48,4 @@ def helpdesk_deps(application: Application, agents: AgentAccounts,
     people = People(services, application.tickets, application.outbound)
     return HelpdeskDeps(helpdesk=helpdesk, sign_in=sign_in, gate=gate,
                         catalogue=application.catalogue, settings=desk, clock=clock,
-                        people=people)
+                        people=people, reports=application.reports)

@@ -40,7 +40,8 @@ class RedisAgentSessions:
             return None
         data = json.loads(raw)
         return AgentSession(agent=str(data["agent"]), name=str(data["name"]),
-                            seen=float(data["seen"]), checked=float(data["checked"]))
+                            seen=float(data["seen"]), checked=float(data["checked"]),
+                            reports_only=bool(data.get("reports_only", False)))
 
     def end(self, session_id: str) -> None:
         try:

@@ -57,6 +57,8 @@ class HelpdeskError(Exception):
 class Agent:
     username: str
     display_name: str = ""
+    # A member of the reporters' group only: sees the reports, never a ticket or a person.
+    reports_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,13 +110,16 @@ class Helpdesk:
     # -- claiming ----------------------------------------------------------------------------
 
     def claim(self, agent: Agent, ticket: str) -> None:
-        self._escalation(ticket)
+        escalation = self._escalation(ticket)
         state = self.tickets.get(ticket)
         if state.status == "claimed" and state.agent != agent.username:
             raise HelpdeskError("helpdesk.claimed_by_other")
-        username = state.username or self._escalation(ticket).username
+        username = state.username or escalation.username
+        # How long the person waited is counted once, when the ticket leaves the queue.
+        waited: dict[str, int] = {} if state.status != "open" \
+            else {"waited_seconds": self._age(escalation)}
         self._save(agent, ticket, replace(state, status="claimed", agent=agent.username,
-                                          username=username), "claim")
+                                          username=username), "claim", "ok", **waited)
 
     def note(self, agent: Agent, ticket: str, text: str) -> None:
         state = self._mine(agent, ticket)
@@ -129,8 +134,13 @@ class Helpdesk:
 
     def resolve(self, agent: Agent, ticket: str) -> None:
         state = self._mine(agent, ticket)
-        self.relays.stop(ticket, _conversation(self._escalation(ticket)))
-        self._save(agent, ticket, replace(state, status="resolved", code_digest=""), "resolve")
+        escalation = self._escalation(ticket)
+        self.relays.stop(ticket, _conversation(escalation))
+        self._save(agent, ticket, replace(state, status="resolved", code_digest=""), "resolve",
+                   waited_seconds=self._age(escalation))
+
+    def _age(self, escalation: Escalation) -> int:
+        return max(0, int(self.services.clock.now() - escalation.created_at))
 
     def _mine(self, agent: Agent, ticket: str) -> TicketState:
         state = self.tickets.get(ticket)
@@ -139,10 +149,10 @@ class Helpdesk:
         return state
 
     def _save(self, agent: Agent, ticket: str, state: TicketState, action: str,
-              result: str = "ok") -> None:
+              result: str = "ok", **fields: int) -> None:
         self.tickets.put(ticket, state)
         self.services.audit.record("helpdesk." + action, result=result, channel="helpdesk",
-                                   who=agent.username, ticket=ticket)
+                                   who=agent.username, ticket=ticket, **fields)
 
     # -- live relay --------------------------------------------------------------------------
 

@@ -38,6 +38,9 @@ from dialogs.ports import Audit, Counters
 from dialogs.sealing import Sealer
 
 Refusal = Literal["not_agent", "throttled", "bad_password", "account_state", "unavailable"]
+# What a member of the console's groups may do: work tickets (and read reports), or only read
+# the reports (issue 16). "" is nobody.
+Access = Literal["agent", "reporter", ""]
 
 
 class AgentAccounts(Protocol):
@@ -47,16 +50,16 @@ class AgentAccounts(Protocol):
         """The one account ``login`` names (any spelling the directory matches), else None."""
         ...
 
-    def is_member(self, account: Account) -> bool:
-        """Is the account (by DN) in the agents' group, and usable (not disabled)?"""
+    def access(self, account: Account) -> Access:
+        """The account's access (agents' group first, then reporters'), if it is usable."""
         ...
 
     def verify_password(self, account: Account, password: str) -> BindOutcome:
         """Bind as the account (raises ``DirectoryError`` subclasses)."""
         ...
 
-    def is_agent(self, username: str) -> bool:
-        """``find_account`` then ``is_member``: is this signed-in agent still an agent?"""
+    def access_of(self, username: str) -> Access:
+        """``find_account`` then ``access``: what may this signed-in person still do?"""
         ...
 
 
@@ -84,15 +87,16 @@ class AgentSignIn:
             return self._refused("throttled", client)
         try:
             account = self.accounts.find_account(login) if login and password else None
-            if account is None or not self.accounts.is_member(account):
+            access = self.accounts.access(account) if account is not None else ""
+            if account is None or not access:
                 return self._refused("not_agent", client, account)
             if not self.guesses.reserve(account):
                 return self._refused("throttled", client, account)
-            return self._bind(account, password, client)
+            return self._bind(account, password, client, access)
         except DirectoryUnavailable:
             return self._refused("unavailable", client)
 
-    def _bind(self, account: Account, password: str, client: str) -> SignIn:
+    def _bind(self, account: Account, password: str, client: str, access: Access) -> SignIn:
         try:
             self.accounts.verify_password(account, password)
         except InvalidCredentials:
@@ -103,7 +107,8 @@ class AgentSignIn:
             # Locked, expired or disabled: the directory said no whatever the password was.
             return self._refused("account_state", client, account)
         self.guesses.succeeded(account)
-        agent = Agent(account.username, account.display_name)
+        agent = Agent(account.username, account.display_name,
+                      reports_only=access == "reporter")
         self.audit.record("helpdesk.sign_in", result="ok", channel="helpdesk",
                           who=agent.username, client=client)
         return SignIn(agent)
@@ -133,6 +138,7 @@ class AgentSession:
     name: str
     seen: float  # the last request: the idle timeout counts from it
     checked: float  # the last check of the agents' group membership
+    reports_only: bool = False  # a reporter, not an agent (re-read at each check)
 
 
 class AgentSessions(Protocol):
@@ -163,7 +169,7 @@ class SessionGate:
         """A new session (a fresh id at every sign-in: no fixation); returns its id."""
         session_id = secrets.token_urlsafe(32)
         self.sessions.put(session_id, AgentSession(agent.username, agent.display_name, now,
-                                                   now), self.idle_seconds)
+                                                   now, agent.reports_only), self.idle_seconds)
         return session_id
 
     def admit(self, session_id: str, now: float) -> Agent | Gone:
@@ -179,14 +185,15 @@ class SessionGate:
             self.sessions.end(session_id)
             return "idle"
         if now - session.checked >= self.recheck_seconds:
-            if not self.accounts.is_agent(session.agent):
+            access = self.accounts.access_of(session.agent)
+            if not access:
                 self.sessions.end(session_id)
                 self.audit.record("helpdesk.signed_out", result="not_agent",
                                   channel="helpdesk", who=session.agent)
                 return "not_agent"
-            session = replace(session, checked=now)
+            session = replace(session, checked=now, reports_only=access == "reporter")
         self.sessions.put(session_id, replace(session, seen=now), self.idle_seconds)
-        return Agent(session.agent, session.name)
+        return Agent(session.agent, session.name, reports_only=session.reports_only)
 
     def close(self, session_id: str) -> None:
         """Logout: the session ends on the server, so no copy of the cookie works after."""

@@ -20,6 +20,8 @@ PROTECTED_GROUP_DN = f"cn=admins,ou=groups,{BASE_DN}"
 # A group inside the protected group: its members are protected through nesting (issue 10).
 NESTED_PROTECTED_GROUP_DN = f"cn=site-admins,ou=groups,{BASE_DN}"
 AGENTS_GROUP_DN = f"cn=helpdesk,ou=groups,{BASE_DN}"
+# Who may read the reports without working tickets (issue 16): bob, the IT manager.
+REPORTERS_GROUP_DN = f"cn=reporters,ou=groups,{BASE_DN}"
 ADMIN_LOCK = "000001010000Z"
 
 
@@ -150,6 +152,11 @@ dn: {AGENTS_GROUP_DN}
 objectClass: groupOfNames
 cn: helpdesk
 member: uid=hana,{PEOPLE_DN}
+
+dn: {REPORTERS_GROUP_DN}
+objectClass: groupOfNames
+cn: reporters
+member: uid=bob,{PEOPLE_DN}
 
 """
     body = _policy("default", 0) + "\n" + _policy("expiring", 90 * 86400) + "\n"

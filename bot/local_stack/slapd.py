@@ -90,6 +90,9 @@ rootpw {ssha(ADMIN_PASSWORD)}
 directory {workdir}/data
 index objectClass eq
 index uid,employeeNumber,mobile eq
+# The reports' coverage pages through every person (README, OpenLDAP step 4): without this the
+# default size limit (500) silently cuts a paged search short.
+limits dn.exact="{service_dn}" size.prtotal=unlimited
 
 overlay ppolicy
 ppolicy_default "cn=default,ou=policies,{BASE_DN}"

@@ -36,6 +36,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from channels.catalogue import Catalogue
 from channels.helpdesk.people import add_people_routes
+from channels.helpdesk.reports import add_report_routes
 from config.settings import HelpdeskSettings
 from dialogs.directory_port import DirectoryUnavailable
 from dialogs.helpdesk import Agent, Helpdesk, HelpdeskError
@@ -44,6 +45,7 @@ from dialogs.helpdesk_outbox import Outcome
 from dialogs.helpdesk_people import People
 from dialogs.messages import Message
 from dialogs.ports import StoreUnavailable
+from dialogs.reports import ReportReader
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,6 +59,7 @@ class HelpdeskDeps:
     settings: HelpdeskSettings
     clock: Callable[[], float] = time.time
     people: People | None = None  # the people pages (find, enrolment, clear) when given
+    reports: ReportReader | None = None  # the reports pages (issue 16) when given
 
 
 def configure_cookies(app: Flask, secure: bool) -> None:
@@ -93,6 +96,10 @@ def create_blueprint(deps: HelpdeskDeps) -> Blueprint:
     def people_pages() -> bool:
         return deps.people is not None
 
+    @bp.app_template_global("report_pages")
+    def report_pages() -> bool:
+        return deps.reports is not None
+
     @bp.app_template_filter("when")
     def when(timestamp: float) -> str:
         return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
@@ -124,6 +131,17 @@ def create_blueprint(deps: HelpdeskDeps) -> Blueprint:
                 return redirect(url_for("helpdesk.login", expired="1" if sid else None))
             return view(admitted, *args, **kwargs)
         return wrapper  # type: ignore[return-value]
+
+    def agents_only(view: F) -> F:
+        """Tickets and people are for agents; a reporter is sent to the reports."""
+        @wraps(view)
+        def wrapper(agent: Agent, *args: Any, **kwargs: Any) -> Any:
+            if agent.reports_only:
+                if deps.reports is None:
+                    abort(403)
+                return redirect(url_for("helpdesk.reports_page"))
+            return view(agent, *args, **kwargs)
+        return signed_in(wrapper)  # type: ignore[return-value]
 
     @bp.route("/login", methods=["GET", "POST"])
     def login() -> str | BaseResponse:
@@ -161,13 +179,13 @@ def create_blueprint(deps: HelpdeskDeps) -> Blueprint:
         return redirect(url_for("helpdesk.login"))
 
     @bp.get("/")
-    @signed_in
+    @agents_only
     def queue(agent: Agent) -> str:
         return render_template("helpdesk/queue.html", agent=agent,
                                tickets=deps.helpdesk.queue())
 
     @bp.get("/ticket/<ticket>")
-    @signed_in
+    @agents_only
     def ticket(agent: Agent, ticket: str) -> str:
         try:
             view = deps.helpdesk.ticket(ticket)
@@ -182,7 +200,7 @@ def create_blueprint(deps: HelpdeskDeps) -> Blueprint:
                                notice=notice, error=error)
 
     @bp.post("/ticket/<ticket>/<action>")
-    @signed_in
+    @agents_only
     def act(agent: Agent, ticket: str, action: str) -> BaseResponse:
         handler = ACTIONS.get(action)
         if handler is None:
@@ -207,7 +225,9 @@ def create_blueprint(deps: HelpdeskDeps) -> Blueprint:
                         else url_for("helpdesk.queue"))
 
     if deps.people is not None:
-        add_people_routes(bp, deps.people, signed_in)
+        add_people_routes(bp, deps.people, agents_only)
+    if deps.reports is not None:
+        add_report_routes(bp, deps.reports, signed_in, translate)
     return bp
 
 

@@ -19,8 +19,8 @@ def test_check_against_the_local_stack_prints_only_ok(tmp_path: Path,
         status = main(["--config", str(stack.config_path), "check"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert status == 0
-    # reached, every right of the service account, Redis
-    assert len(lines) == 3 and all(line.startswith("ok ") for line in lines)
+    # reached, every right of the service account, paged searches whole, Redis
+    assert len(lines) == 4 and all(line.startswith("ok ") for line in lines)
     assert stack.environment["SSPM_LDAP_BIND_PASSWORD"] not in "".join(lines)
 
 
@@ -51,7 +51,7 @@ def test_demo_no_wait_starts_checks_and_stops(capsys: pytest.CaptureFixture[str]
     status = main(["demo", "--no-wait"])
     out = capsys.readouterr().out
     assert status == 0
-    assert "alice" in out and "FAILED" not in out and out.count("ok ") == 3
+    assert "alice" in out and "FAILED" not in out and out.count("ok ") == 4
 
 
 def test_background_sms_does_not_delay_the_caller() -> None:
