@@ -16,6 +16,8 @@ a Redis Cluster, issue 14)::
                     channel's retry window (``Delivery.retry_seconds``, refreshed per delivery)
     {prefix}{T}:r   read only: the relay mark (``bot.redis_stores.RedisRelays``)
     {prefix}{T}:g   read only: the remembered language (``bot.redis_languages``)
+    {prefix}{T}:c   the channel's memo (JSON, e.g. the last SMS prompt), its own EX: read by
+                    ``open``, written by ``close`` when the channel gives one
 
 Before issue 13 a turn took about eight round trips, and each delivery id was a key of its own
 kept 24 h (221 KB per 200 SMS conversations). Keys named the old way (``{prefix}session:...``,
@@ -39,7 +41,14 @@ import redis
 from bot.redis_keys import ConversationKeys
 from bot.redis_stores import unavailable_on_redis_error
 from dialogs.memory import TRACE_SECONDS, decode_record, encode_record
-from dialogs.ports import DELIVERY_IDS_KEPT, Delivery, Lookup, Opening, StoreUnavailable
+from dialogs.ports import (
+    DELIVERY_IDS_KEPT,
+    Delivery,
+    Lookup,
+    MemoWrite,
+    Opening,
+    StoreUnavailable,
+)
 
 _ID_CHARS = 8  # 48 bits of SHA-256: a false "seen" among 16 ids is a 1e-13 chance
 # Backoff while another turn of the conversation holds the lock: a turn takes milliseconds.
@@ -61,7 +70,8 @@ if id ~= '' then
   redis.call('SET', KEYS[4], string.sub(seen .. id, -tonumber(ARGV[5])), 'EX', ARGV[4])
 end
 return {1, redis.call('GET', KEYS[2]) or '', redis.call('EXISTS', KEYS[3]),
-        redis.call('GET', KEYS[5]) or '', redis.call('GET', KEYS[6]) or ''}
+        redis.call('GET', KEYS[5]) or '', redis.call('GET', KEYS[6]) or '',
+        redis.call('GET', KEYS[7]) or ''}
 """
 
 _CLOSE = """
@@ -72,6 +82,7 @@ if ARGV[2] == 's' then
 elseif ARGV[2] == 'd' then
   redis.call('DEL', KEYS[2], KEYS[3])
 end
+if ARGV[6] ~= '' then redis.call('SET', KEYS[4], ARGV[6], 'EX', ARGV[7]) end
 redis.call('DEL', KEYS[1])
 return 1
 """
@@ -158,7 +169,7 @@ class RedisSessionStore:
     # -- a turn ----------------------------------------------------------------------------
 
     def open(self, key: str, delivery: Delivery | None = None) -> Opening:
-        keys = self._keys.all(key, "l", "s", "t", "d", "r", "g")
+        keys = self._keys.all(key, "l", "s", "t", "d", "r", "g", "c")
         token = secrets.token_urlsafe(12)
         seen, window = "", 1
         if delivery is not None:
@@ -183,18 +194,23 @@ class RedisSessionStore:
         return _opening(key, token, reply)
 
     def close(self, opening: Opening, *, record: dict[str, Any] | None = None,
-              ttl_seconds: int = 0, delete: bool = False) -> None:
+              ttl_seconds: int = 0, delete: bool = False, memo: MemoWrite | None = None
+              ) -> None:
         if opening.duplicate:
             return  # no lock was taken
         if record is not None and delete:
             raise ValueError("close saves a record or deletes it, not both")
-        args: list[bytes | str | int] = [opening.token, "r"]
+        args: list[bytes | str | int] = [opening.token, "r", "", 0, 0]
         if record is not None:
             ttl = _positive(ttl_seconds, "ttl_seconds")
             args = [opening.token, "s", pack(record), ttl, ttl + TRACE_SECONDS]
         elif delete:
-            args = [opening.token, "d"]
-        keys = self._keys.all(opening.key, "l", "s", "t")
+            args = [opening.token, "d", "", 0, 0]
+        if memo is not None:
+            args += [encode_record(memo.memo), _positive(memo.ttl_seconds, "memo ttl_seconds")]
+        else:
+            args += ["", 0]
+        keys = self._keys.all(opening.key, "l", "s", "t", "c")
         with unavailable_on_redis_error():
             held = self._close(keys=keys, args=args)
         if not held:
@@ -227,10 +243,19 @@ class RedisSessionStore:
 
 
 def _opening(key: str, token: str, reply: list[Any]) -> Opening:
-    _, raw, trace, relay, language = reply
+    _, raw, trace, relay, language, memo = reply
     record = unpack(raw) if raw else Lookup.EXPIRED if trace else Lookup.NEW
     return Opening(key, token, record, prefetched=True, relay=_text(relay) or None,
-                   language=_text(language) or None)
+                   language=_text(language) or None, memo=_memo(memo))
+
+
+def _memo(raw: bytes | str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        return decode_record(raw)
+    except (ValueError, TypeError):
+        return {}  # an unreadable memo is no memo: the channel reads replies plainly
 
 
 def _text(value: bytes | str) -> str:

@@ -57,6 +57,7 @@ from dialogs.actions import (
 )
 from dialogs.events import ConversationKey, Event
 from dialogs.messages import Message
+from dialogs.ports import ChannelMemo
 
 CHANNEL = "console"
 LANGUAGE_CHANGED = "language.changed"
@@ -73,6 +74,13 @@ class DialogEngine(Protocol):
     """What a channel drives: one event in, the actions to show out."""
 
     def handle(self, key: ConversationKey, event: Event) -> list[Action]: ...
+
+
+class MemoEngine(Protocol):
+    """The engine, for a channel that keeps a memo of its last prompt (``ChannelMemo``)."""
+
+    def handle(self, key: ConversationKey, event: Event,
+               memo: ChannelMemo | None = None) -> list[Action]: ...
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,15 @@ from dialogs.flow import ANY, END, SAME, Flows
 from dialogs.flows import change_password, enrol, forgot_password, lock_alert, menu, unlock_account
 from dialogs.languages import sender_key
 from dialogs.messages import Message
-from dialogs.ports import Lookup, Opening, Relays, SessionStore, StoreUnavailable
+from dialogs.ports import (
+    ChannelMemo,
+    Lookup,
+    MemoWrite,
+    Opening,
+    Relays,
+    SessionStore,
+    StoreUnavailable,
+)
 from dialogs.sealing import Sealer
 from dialogs.steps import identify, new_password, prove
 from dialogs.turn import Services, Session, Turn
@@ -61,9 +69,12 @@ class Engine:
         self.flows = flows or all_flows()
         self.sealer = Sealer(services.settings.secret_key)
 
-    def handle(self, key: ConversationKey, event: Event) -> list[Action]:
+    def handle(self, key: ConversationKey, event: Event,
+               memo: ChannelMemo | None = None) -> list[Action]:
+        """One turn. ``memo``: the channel reads ``event`` with what it remembered of the
+        last turn, and says what to remember of this one (SMS: what the last prompt asked)."""
         try:
-            return self._turn(key, event)
+            return self._turn(key, event, memo)
         except (StoreUnavailable, DirectoryUnavailable) as exc:
             log.warning("turn failed: %s", type(exc).__name__,
                         extra={"channel": key.channel, "error": str(exc)})
@@ -75,19 +86,23 @@ class Engine:
                         extra={"channel": key.channel})
             return self._cannot_help()
 
-    def _turn(self, key: ConversationKey, event: Event) -> list[Action]:
+    def _turn(self, key: ConversationKey, event: Event,
+              memo: ChannelMemo | None) -> list[Action]:
         opening = self.sessions.open(str(key), delivery(key, event))
         if opening.duplicate:
             return []
         try:
+            if memo is not None:
+                event = memo.event(opening.memo)
             actions, turn = self._handle_locked(key, event, opening)
+            remembered = memo.remember(actions) if memo is not None else None
         except BaseException:
             # The turn's own exception matters more than a failed release (the lock expires
             # by itself): release quietly, write nothing, and re-raise the original.
             with suppress(StoreUnavailable):
                 self.sessions.close(opening)
             raise
-        self._close(opening, turn)
+        self._close(opening, turn, remembered)
         return actions
 
     def _handle_locked(self, key: ConversationKey, event: Event,
@@ -243,12 +258,12 @@ class Engine:
         if following is not None:
             self._go(turn, state, following)
 
-    def _close(self, opening: Opening, turn: Turn | None) -> None:
+    def _close(self, opening: Opening, turn: Turn | None, memo: MemoWrite | None) -> None:
         if turn is None:
-            self.sessions.close(opening)
+            self.sessions.close(opening, memo=memo)
             return
         if turn.ended:
-            self.sessions.close(opening, delete=True)
+            self.sessions.close(opening, delete=True, memo=memo)
             return
         turn.session.last_seen = turn.now
         settings = self.services.settings
@@ -256,7 +271,8 @@ class Engine:
             ttl = max(1, int(turn.session.deadline - turn.now) + 1)
         else:
             ttl = settings.time_allotment_seconds
-        self.sessions.close(opening, record=turn.session.to_record(), ttl_seconds=ttl)
+        self.sessions.close(opening, record=turn.session.to_record(), ttl_seconds=ttl,
+                            memo=memo)
 
     def _cannot_help(self) -> list[Action]:
         contact = self.services.settings.contact.params()

@@ -12,7 +12,15 @@ import time
 from typing import Any
 
 from dialogs.memory import TRACE_SECONDS, _Expiring, _positive, decode_record, encode_record
-from dialogs.ports import DELIVERY_IDS_KEPT, Clock, Delivery, Lookup, Opening, StoreUnavailable
+from dialogs.ports import (
+    DELIVERY_IDS_KEPT,
+    Clock,
+    Delivery,
+    Lookup,
+    MemoWrite,
+    Opening,
+    StoreUnavailable,
+)
 
 
 class MemorySessionStore:
@@ -29,6 +37,7 @@ class MemorySessionStore:
         self._records = _Expiring(clock)
         self._traces = _Expiring(clock)
         self._deliveries = _Expiring(clock)
+        self._memos = _Expiring(clock)
         self._holders: dict[str, str] = {}
         self._lock_wait = lock_wait
 
@@ -51,10 +60,11 @@ class MemorySessionStore:
             if delivery is not None:
                 seen = (*self._seen(key), delivery.id)[-DELIVERY_IDS_KEPT:]
                 self._deliveries.put(key, seen, window)
-            return Opening(key, token, self._load(key))
+            return Opening(key, token, self._load(key), memo=dict(self._memos.get(key) or {}))
 
     def close(self, opening: Opening, *, record: dict[str, Any] | None = None,
-              ttl_seconds: int = 0, delete: bool = False) -> None:
+              ttl_seconds: int = 0, delete: bool = False, memo: MemoWrite | None = None
+              ) -> None:
         if opening.duplicate:
             return
         if record is not None and delete:
@@ -68,6 +78,9 @@ class MemorySessionStore:
                 self._put(opening.key, text, ttl)
             elif delete:
                 self._drop(opening.key)
+            if memo is not None:
+                self._memos.put(opening.key, decode_record(encode_record(memo.memo)),
+                                _positive(memo.ttl_seconds, "memo ttl_seconds"))
             del self._holders[opening.key]
             self._guard.notify_all()
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from dialogs.actions import Action
+    from dialogs.events import Event
 
 
 class StoreUnavailable(Exception):
@@ -63,6 +67,30 @@ class Opening:
     prefetched: bool = False
     relay: str | None = None
     language: str | None = None
+    # The channel's own small record for this conversation (e.g. what the last SMS prompt
+    # asked for), read in the same round trip; empty when there is none.
+    memo: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MemoWrite:
+    """A channel memo to write at ``close``, with its own TTL (it outlives the record)."""
+
+    memo: dict[str, Any]
+    ttl_seconds: int
+
+
+class ChannelMemo(Protocol):
+    """A channel's reading of one delivery with what it remembered of the last turn (issue
+    13: the memo travels in the turn's two round trips instead of two more)."""
+
+    def event(self, memo: dict[str, Any]) -> Event:
+        """The event this turn handles, read with the channel's memo (``{}`` if none)."""
+        ...
+
+    def remember(self, actions: list[Action]) -> MemoWrite | None:
+        """The memo for the next turn, from this turn's actions; None keeps it as it is."""
+        ...
 
 
 class SessionStore(Protocol):
@@ -81,7 +109,8 @@ class SessionStore(Protocol):
         ...
 
     def close(self, opening: Opening, *, record: dict[str, Any] | None = None,
-              ttl_seconds: int = 0, delete: bool = False) -> None:
+              ttl_seconds: int = 0, delete: bool = False, memo: MemoWrite | None = None
+              ) -> None:
         """Save ``record`` for ``ttl_seconds``, or ``delete`` it, or with neither leave it,
         and release the lock, all at once and only while ``opening.token`` still holds it:
         a lock lost meanwhile (another worker may have interleaved) writes nothing and

@@ -39,6 +39,10 @@ class ChannelRecords:
         self._prefix = prefix + "twilio:"
         self._ttl = max(1, ttl_seconds)
 
+    @property
+    def ttl_seconds(self) -> int:
+        return self._ttl
+
     def _key(self, kind: str, key: str) -> str:
         digest = hashlib.sha256(f"{kind}\x1f{key}".encode()).hexdigest()[:40]
         return f"{self._prefix}{kind}:{digest}"

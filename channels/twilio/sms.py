@@ -1,31 +1,35 @@
 """``POST /twilio/sms``: one inbound SMS → one engine turn → a TwiML ``MessagingResponse``.
 
 Verify (signature, before this view runs) → parse (the last prompt maps "2" to a choice) →
-``engine.handle`` → render. A retried ``MessageSid`` is processed once: the engine returns no
-action and the reply is empty. A captcha goes out as an MMS image from a single-use URL; an
-audio captcha as a link to a single-use WAV ("Listen: <url>") in a message of its own, since
-MMS audio is patchy across carriers and handsets (issue 11).
+``engine.handle`` → render. The last prompt is the channel's memo, read and written inside
+the engine's two Redis round trips (issue 13), not in two more of its own. A retried
+``MessageSid`` is processed once: the engine returns no action and the reply is empty. A
+captcha goes out as an MMS image from a single-use URL; an audio captcha as a link to a
+single-use WAV ("Listen: <url>") in a message of its own, since MMS audio is patchy across
+carriers and handsets (issue 11).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.exceptions import HTTPException
 
 from channels.catalogue import Catalogue
-from channels.console import DialogEngine
+from channels.console import MemoEngine
 from channels.twilio.calls import ChannelRecords
 from channels.twilio.inputs import Prompt, sms_event
 from channels.twilio.media import MEDIA_PATH, CaptchaMedia
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.sms_render import SmsPart, SmsRenderer, SmsTurn, pack
 from channels.twilio.texts import channel_text, own_text
-from dialogs.actions import Notify, SendSms
-from dialogs.events import ConversationKey
+from dialogs.actions import Action, Notify, SendSms
+from dialogs.events import ConversationKey, Event
 from dialogs.messages import Message
+from dialogs.ports import MemoWrite
 
 CHANNEL = "sms"
 MAX_BODY = 1600  # Twilio's own limit for one inbound message
@@ -36,7 +40,7 @@ Dispatch = Callable[[SendSms | Notify, str], bool]
 class SmsChannel:
     """The SMS conversation: what the view calls once the request is known to be Twilio's."""
 
-    def __init__(self, engine: DialogEngine, catalogue: Catalogue, records: ChannelRecords,
+    def __init__(self, engine: MemoEngine, catalogue: Catalogue, records: ChannelRecords,
                  media: CaptchaMedia | None, dispatch: Dispatch, *, public_url: str,
                  language: str) -> None:
         self._engine = engine
@@ -48,14 +52,14 @@ class SmsChannel:
         self._language = language
 
     def receive(self, sender: str, body: str, message_sid: str) -> MessagingResponse:
-        prompt = Prompt.from_record(self._records.load(CHANNEL, sender).get("prompt"))
-        event = sms_event(prompt, body[:MAX_BODY], message_sid)
-        actions = self._engine.handle(ConversationKey(CHANNEL, sender), event)
-        turn = SmsRenderer(self._catalogue, self._language).render(actions)
+        reading = _SmsReading(SmsRenderer(self._catalogue, self._language), body[:MAX_BODY],
+                              message_sid, self._records.ttl_seconds)
+        actions = self._engine.handle(ConversationKey(CHANNEL, sender), reading.plain(),
+                                      memo=reading)
+        # Rendered inside the turn when the engine ran it; else (duplicate, outage) now.
+        turn = reading.turn if reading.turn is not None else reading.renderer.render(actions)
         for action, language in turn.outbound:
             self._dispatch(action, language)
-        if turn.prompt is not None:
-            self._records.save(CHANNEL, sender, {"prompt": turn.prompt.to_record()})
         return self._reply(turn)
 
     def _reply(self, turn: SmsTurn) -> MessagingResponse:
@@ -97,6 +101,30 @@ class SmsChannel:
         reply.message(channel_text(self._catalogue, CHANNEL, Message.of("common.internal_error"),
                                    self._language))
         return reply
+
+
+class _SmsReading:
+    """One inbound SMS read with the last prompt (the memo); remembers the next prompt."""
+
+    def __init__(self, renderer: SmsRenderer, body: str, sid: str, ttl_seconds: int) -> None:
+        self.renderer = renderer
+        self.body = body
+        self.sid = sid
+        self.ttl_seconds = ttl_seconds
+        self.turn: SmsTurn | None = None
+
+    def plain(self) -> Event:
+        """The message as typed text: what the engine's delivery id is taken from."""
+        return sms_event(Prompt(), self.body, self.sid)
+
+    def event(self, memo: dict[str, Any]) -> Event:
+        return sms_event(Prompt.from_record(memo.get("prompt")), self.body, self.sid)
+
+    def remember(self, actions: list[Action]) -> MemoWrite | None:
+        self.turn = self.renderer.render(actions)
+        if self.turn.prompt is None:
+            return None
+        return MemoWrite({"prompt": self.turn.prompt.to_record()}, self.ttl_seconds)
 
 
 def twiml(response: MessagingResponse) -> Response:

@@ -42,9 +42,10 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from channels.console import DialogEngine
+from channels.console import MemoEngine
 from dialogs.actions import Action
 from dialogs.events import ConversationKey, Event
+from dialogs.ports import ChannelMemo
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -117,14 +118,15 @@ def _values_are_shared() -> bool:
 class CountedEngine:
     """The engine, counting and timing each turn by channel."""
 
-    def __init__(self, engine: DialogEngine, metrics: ProcessMetrics) -> None:
+    def __init__(self, engine: MemoEngine, metrics: ProcessMetrics) -> None:
         self._engine = engine
         self._metrics = metrics
 
-    def handle(self, key: ConversationKey, event: Event) -> list[Action]:
+    def handle(self, key: ConversationKey, event: Event,
+               memo: ChannelMemo | None = None) -> list[Action]:
         started = time.perf_counter()
         try:
-            return self._engine.handle(key, event)
+            return self._engine.handle(key, event, memo=memo)
         finally:
             self._metrics.increment("sspm_turns_total", channel=key.channel)
             self._metrics.observe("sspm_turn_duration_seconds",

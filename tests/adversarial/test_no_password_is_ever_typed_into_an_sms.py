@@ -39,7 +39,7 @@ from bot.local_stack import LocalRedis, SlapdInfo, demo_user
 from bot.web import create_app
 from dialogs.actions import Action, Ask, Say, SendSms
 from dialogs.events import ConversationKey, Event
-from dialogs.ports import Lookup
+from dialogs.ports import ChannelMemo, Lookup
 from tests.adversarial.directory_state import policy_state
 from tests.channels.twilio.support import (
     PUBLIC_URL,
@@ -103,8 +103,9 @@ def sms(slapd: SlapdInfo, redis_server: LocalRedis, redis_client: redis.Redis,
         engine = application.engine
         handle = engine.handle
 
-        def recording(key: ConversationKey, event: Event) -> list[Action]:
-            actions = handle(key, event)
+        def recording(key: ConversationKey, event: Event,
+                      memo: ChannelMemo | None = None) -> list[Action]:
+            actions = handle(key, event, memo=memo)
             if key.channel == "sms":
                 recorded.actions.extend((key.sender, action) for action in actions)
             return actions

@@ -14,6 +14,7 @@ from dialogs.ports import (
     DELIVERY_IDS_KEPT,
     Delivery,
     Lookup,
+    MemoWrite,
     Opening,
     SessionStore,
     StoreUnavailable,
@@ -111,6 +112,26 @@ def test_open_reads_what_close_saved(session_store: SessionStore) -> None:
     assert last.record is Lookup.NEW
     session_store.close(last)  # neither save nor delete: left as it was
     assert session_store.load("tg:42") is Lookup.NEW
+
+
+def test_the_channel_memo_travels_with_the_turn_and_outlives_the_record(
+        session_store: SessionStore) -> None:
+    first = session_store.open("sms:+1555")
+    assert first.memo == {}
+    session_store.close(first, record={"n": 1}, ttl_seconds=300,
+                        memo=MemoWrite({"prompt": {"expect": "choice", "choices": ["a"]}}, 600))
+    second = session_store.open("sms:+1555")
+    assert second.memo == {"prompt": {"expect": "choice", "choices": ["a"]}}
+    # The conversation ends (record deleted): the memo stays for the next message.
+    session_store.close(second, delete=True)
+    third = session_store.open("sms:+1555")
+    assert third.record is Lookup.NEW
+    assert third.memo["prompt"]["choices"] == ["a"]
+    session_store.close(third, memo=MemoWrite({"prompt": {"expect": "text"}}, 600))
+    assert session_store.open("sms:+1999").memo == {}  # per conversation
+    fourth = session_store.open("sms:+1555")
+    assert fourth.memo == {"prompt": {"expect": "text"}}
+    session_store.close(fourth)
 
 
 def test_close_with_neither_leaves_the_record(session_store: SessionStore) -> None:
