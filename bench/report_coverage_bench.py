@@ -22,7 +22,7 @@ from ldap3 import Connection, Server
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine_bench import local_stack, print_load, print_machine
+from engine_bench import local_stack, print_load, print_machine, timed
 
 from bot.local_stack.seed import PEOPLE_DN
 from config import settings_from_dict
@@ -45,15 +45,6 @@ def add_people(url: str, admin_dn: str, password: str, count: int) -> None:
                 raise SystemExit(f"add failed: {connection.result}")
     finally:
         connection.unbind()
-
-
-def timed(call: object, samples: int) -> list[float]:
-    times = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        call()  # type: ignore[operator]
-        times.append((time.perf_counter() - start) * 1000)
-    return times
 
 
 def main() -> None:
@@ -84,8 +75,8 @@ def main() -> None:
                     return sum(1 for _ in entries)
                 directory.pool.run("floor", read)
 
-            floor_ms = timed(floor, args.samples)
-            coverage_ms = timed(lambda: coverage(directory), args.samples)
+            floor_ms = [t * 1000 for t in timed(floor, args.samples)]
+            coverage_ms = [t * 1000 for t in timed(lambda: coverage(directory), args.samples)]
         finally:
             directory.close()
     pages = 2 * -(-found.people // PAGE_SIZE)

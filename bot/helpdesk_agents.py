@@ -6,13 +6,12 @@ budget of guesses per account); this adapter only answers its questions over LDA
 
 from __future__ import annotations
 
-from ldap3 import BASE, Connection
-from ldap3.core import exceptions as ldap_exc
 from ldap3.utils.conv import escape_filter_chars
 
 from dialogs.directory_port import Account, BindOutcome
 from dialogs.helpdesk_access import Access
 from directory import LdapDirectory
+from directory.protected_groups import group_matches
 
 
 class LdapAgentDirectory:
@@ -47,13 +46,5 @@ class LdapAgentDirectory:
 
     def _in_group(self, group: str, account: Account) -> bool:
         member_filter = f"(member={escape_filter_chars(account.dn)})"
-
-        def check(connection: Connection) -> bool:
-            try:
-                connection.search(group, member_filter, search_scope=BASE,
-                                  attributes=["1.1"])
-            except ldap_exc.LDAPNoSuchObjectResult:
-                return False
-            return any(e.get("type") == "searchResEntry" for e in connection.response or [])
-
-        return bool(self._directory.pool.run("check console group", check))
+        return bool(self._directory.pool.run(
+            "check console group", lambda c: group_matches(c, group, member_filter)))

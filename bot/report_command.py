@@ -9,14 +9,13 @@ written anywhere: the command only reads Redis and the directory. Exit status: 0
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from typing import TextIO
 
 from bot.activity import ActivityLedger
 from bot.reports import ReportSource
 from bot.services import redis_client
 from channels.catalogue import Catalogue
-from channels.helpdesk.reports import activity_rows, write_csv
+from channels.helpdesk.reports import activity_rows, not_enrolled_rows, write_csv
 from config.settings import Settings
 from dialogs.directory_port import DirectoryUnavailable
 from dialogs.messages import Message
@@ -41,13 +40,11 @@ def run_report(settings: Settings, *, days: int, as_csv: bool, not_enrolled: boo
                           settings.reports)
     try:
         if not_enrolled:
-            _write_csv(out, [["domain", "login", "name", "dn"]] + [
-                [c.domain, p.login, p.name, p.dn] for c in source.coverage()
-                for p in c.not_enrolled])
+            write_csv(out, not_enrolled_rows(source.coverage()))
             return 0
         report = source.report(days)
         if as_csv:
-            _write_csv(out, activity_rows(report))
+            write_csv(out, activity_rows(report))
             return 0
         found = source.coverage() if coverage else ()
         _print_text(out, report, found, days, Catalogue.load(), language)
@@ -63,10 +60,6 @@ def run_report(settings: Settings, *, days: int, as_csv: bool, not_enrolled: boo
         for directory in directories.values():
             directory.close()
         client.close()
-
-
-def _write_csv(out: TextIO, rows: Sequence[Sequence[object]]) -> None:
-    write_csv(out, rows)  # the page's CSV rules: no cell runs as a formula
 
 
 def _print_text(out: TextIO, report: Report, coverage: tuple[Coverage, ...], days: int,

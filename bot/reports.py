@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 import redis
 
 from bot.activity import ActivityLedger, read_days
+from bot.redis_stores import unavailable_on_redis_error
 from config.settings import ReportSettings
-from dialogs.ports import StoreUnavailable
 from dialogs.reports import Coverage, Report, build_report, days_back
 from directory.coverage import coverage
 from directory.ldap_directory import LdapDirectory
@@ -38,10 +38,8 @@ class ReportSource:
 
     def report(self, days: int) -> Report:
         self._ledger.flush()
-        try:
+        with unavailable_on_redis_error():
             activity = read_days(self._client, self._prefix, days_back(days, self._clock()))
-        except redis.RedisError as exc:
-            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
         return build_report(activity)
 
     def coverage(self) -> tuple[Coverage, ...]:

@@ -96,7 +96,7 @@ class ProtectedGroups:
             return normalised_dn(dn) in expansion.members
         member_filter = self._member_filter(dn)
         return self._pool.run("check protected groups", lambda c: any(
-            _matches(c, group, member_filter) for group in expansion.groups))
+            group_matches(c, group, member_filter) for group in expansion.groups))
 
     def current(self) -> Expansion:
         """The cached expansion, walked again once it is older than the cache time."""
@@ -123,7 +123,7 @@ class ProtectedGroups:
     def _walk(self, connection: Connection) -> Expansion:
         if not self._nested:
             missing = tuple(g for g in self._configured
-                            if _members(connection, g, "(objectClass=*)") is None)
+                            if _entry(connection, g) is None)
             return Expansion(self._configured, missing)
         return _Walk(connection, self._configured).run()
 
@@ -178,21 +178,6 @@ class _Walk:
                          frozenset(self.members))
 
 
-def _members(connection: Connection, dn: str, search_filter: str) -> list[str] | None:
-    """The member DNs of ``dn`` if it matches ``search_filter``, else None."""
-    try:
-        connection.search(dn, search_filter, search_scope=BASE,
-                          attributes=list(MEMBER_ATTRIBUTES))
-    except (ldap_exc.LDAPNoSuchObjectResult, ldap_exc.LDAPInvalidDNSyntaxResult):
-        return None
-    for entry in connection.response or []:
-        if entry.get("type") == "searchResEntry":
-            attributes = entry.get("attributes", {})
-            values = [v for name in MEMBER_ATTRIBUTES for v in attributes.get(name) or []]
-            return [_OPTIONAL_UID.sub("", str(v)) for v in values]
-    return None
-
-
 def _entry(connection: Connection, dn: str) -> tuple[str, list[str] | None] | None:
     """The entry's DN as the server gives it, and its member DNs if it is a group (by class,
     or because it carries members); None if there is no such entry."""
@@ -212,11 +197,12 @@ def _entry(connection: Connection, dn: str) -> tuple[str, list[str] | None] | No
     return None
 
 
-def _matches(connection: Connection, group: str, member_filter: str) -> bool:
+def group_matches(connection: Connection, group: str, member_filter: str) -> bool:
+    """Does the group entry ``group`` match ``member_filter`` (a membership test)?"""
     try:
         connection.search(group, member_filter, search_scope=BASE, attributes=["1.1"])
     except ldap_exc.LDAPNoSuchObjectResult:
-        return False  # deleted since the walk; the next walk reports it
+        return False  # a group deleted meanwhile has no members
     return any(e.get("type") == "searchResEntry" for e in connection.response or [])
 
 

@@ -20,7 +20,7 @@ from channels.helpdesk.charts import bar_chart, line_chart
 from dialogs.directory_port import DirectoryUnavailable
 from dialogs.helpdesk import Agent
 from dialogs.ports import StoreUnavailable
-from dialogs.reports import OUTCOME_NAMES, Report, ReportReader, duration_words
+from dialogs.reports import OUTCOME_NAMES, Coverage, Report, ReportReader, duration_words
 
 WINDOWS = (30, 90)
 
@@ -68,6 +68,11 @@ def activity_rows(report: Report) -> list[list[Any]]:
                 if count:
                     rows.append([day, channel, outcome, count])
     return rows
+
+
+def not_enrolled_rows(coverage: Iterable[Coverage]) -> list[list[Any]]:
+    rows: list[list[Any]] = [["domain", "login", "name", "dn"]]
+    return rows + [[c.domain, p.login, p.name, p.dn] for c in coverage for p in c.not_enrolled]
 
 
 def add_report_routes(bp: Blueprint, reports: ReportReader,
@@ -119,6 +124,4 @@ def add_report_routes(bp: Blueprint, reports: ReportReader,
             coverage = reports.coverage()
         except DirectoryUnavailable:
             return unavailable()
-        rows: list[list[Any]] = [["domain", "login", "name", "dn"]]
-        rows += [[c.domain, p.login, p.name, p.dn] for c in coverage for p in c.not_enrolled]
-        return _csv(rows, "sspm-not-enrolled.csv")
+        return _csv(not_enrolled_rows(coverage), "sspm-not-enrolled.csv")

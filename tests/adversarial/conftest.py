@@ -7,6 +7,13 @@ attack can pick the door it goes through. Each test is named after the property 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from bot.local_stack import LocalRedis, SlapdInfo
+from dialogs.memory import ManualClock
 from tests.channels.twilio.conftest import stack  # noqa: F401
 from tests.engine.conftest import (  # noqa: F401
     app,
@@ -26,3 +33,12 @@ from tests.helpdesk.conftest import (  # noqa: F401 - the help desk console's fi
     sms,
     telegram,
 )
+from tests.notifier.support import NotifierStack, notifier_stack
+
+
+@pytest.fixture
+def notifier(slapd: SlapdInfo, redis_server: LocalRedis,
+             redis_client: object) -> Iterator[NotifierStack]:
+    """The notifier beside the whole web app (lock alerts, replies to them)."""
+    with notifier_stack(slapd, redis_server.info.url, ManualClock(time.time())) as built:
+        yield built

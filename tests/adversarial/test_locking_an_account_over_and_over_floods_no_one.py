@@ -14,33 +14,13 @@ further one audited as ``capped``; and an alert by SMS never takes the last
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
-import pytest
-
-from bot.local_stack import LocalRedis, SlapdInfo
 from dialogs.actions import SendSms
 from dialogs.alerts import LOCK_ALERTS_PER_ACCOUNT_PER_DAY, SMS_KEPT_FOR_CODES
-from dialogs.memory import ManualClock
 from dialogs.messages import Message
-from tests.notifier.support import NotifierStack, notifier_stack
+from tests.notifier.support import NotifierStack
 
 CAROL = "+15550001003"  # SMS only, enrolled
 LOCKS = LOCK_ALERTS_PER_ACCOUNT_PER_DAY + 2
-
-
-@pytest.fixture
-def notifier(slapd: SlapdInfo, redis_server: LocalRedis,
-             redis_client: object) -> Iterator[NotifierStack]:
-    with notifier_stack(slapd, redis_server.info.url, ManualClock(time.time())) as built:
-        yield built
-
-
-def lock_again(stack: NotifierStack, uid: str) -> None:
-    stack.admin_unlock(uid)
-    time.sleep(1.1)  # a lock time is to the second: the next lock is a new event
-    stack.lock_by_wrong_binds(uid)
 
 
 def test_repeated_locks_send_a_bounded_number_of_alerts(notifier: NotifierStack) -> None:
@@ -48,7 +28,7 @@ def test_repeated_locks_send_a_bounded_number_of_alerts(notifier: NotifierStack)
     poller, _lease = stack.notifier()
     poller.run_pass()
     for _ in range(LOCKS):
-        lock_again(stack, "alice")  # Telegram: no outbound cap to stop it
+        stack.lock_again("alice")  # Telegram: no outbound cap to stop it
         poller.run_pass()
     alerts = [sent for sent in stack.sent() if "UNLOCK" in sent[2]]
     assert len(alerts) == LOCK_ALERTS_PER_ACCOUNT_PER_DAY
@@ -70,7 +50,7 @@ def test_sms_alerts_leave_the_owner_codes(notifier: NotifierStack) -> None:
     # Someone else texted carol's number up to just under the cap (codes, notices)...
     for _ in range(cap - SMS_KEPT_FOR_CODES):
         assert outbound.dispatch(SendSms(CAROL, Message.of("notice.password_reset")), "fr")
-    lock_again(stack, "carol")
+    stack.lock_again("carol")
     poller.run_pass()
     # ...so the alert is not sent rather than take what her own proof needs,
     assert not [sent for sent in stack.sent() if sent[1] == CAROL and "AIDE" in sent[2]]

@@ -16,33 +16,13 @@ vouches for) on real slapd and Redis, with the real poller:
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
-import pytest
-
-from bot.local_stack import LocalRedis, SlapdInfo
 from dialogs.enrolment_record import EnrolmentRecord
-from dialogs.memory import ManualClock
 from tests.channels.twilio.test_sms import Texter
-from tests.notifier.support import NotifierStack, notifier_stack
+from tests.notifier.support import NotifierStack
 
 CAROL = "+15550001003"  # SMS only, enrolled in French
 STRANGER = "+15550007777"
 CAROL_NEW = "+15550004242"
-
-
-@pytest.fixture
-def notifier(slapd: SlapdInfo, redis_server: LocalRedis,
-             redis_client: object) -> Iterator[NotifierStack]:
-    with notifier_stack(slapd, redis_server.info.url, ManualClock(time.time())) as built:
-        yield built
-
-
-def lock_again(stack: NotifierStack, uid: str) -> None:
-    stack.admin_unlock(uid)
-    time.sleep(1.1)  # a lock time is to the second: the next lock is a new event
-    stack.lock_by_wrong_binds(uid)
 
 
 def alerts_to(stack: NotifierStack, address: str) -> list[str]:
@@ -56,13 +36,13 @@ def test_stop_and_start_from_another_number_change_nothing_for_carol(
     poller.run_pass()
     stranger = Texter(stack, STRANGER)  # type: ignore[arg-type]
     stranger.send("STOP")
-    lock_again(stack, "carol")
+    stack.lock_again("carol")
     poller.run_pass()
     assert len(alerts_to(stack, CAROL)) == 1  # the stranger's STOP was the stranger's
     carol = Texter(stack, CAROL)  # type: ignore[arg-type]
     carol.send("STOP")
     stranger.send("START")  # cannot undo hers
-    lock_again(stack, "carol")
+    stack.lock_again("carol")
     poller.run_pass()
     assert len(alerts_to(stack, CAROL)) == 1
     assert [r["result"] for r in stack.audit_records("alert")][-1] == "opted_out"
@@ -73,7 +53,7 @@ def test_help_from_the_alerted_number_raises_a_bounded_number_of_tickets(
     stack = notifier
     poller, _lease = stack.notifier()
     poller.run_pass()
-    lock_again(stack, "carol")
+    stack.lock_again("carol")
     poller.run_pass()
     carol = Texter(stack, CAROL)  # type: ignore[arg-type]
     for _ in range(10):
@@ -98,7 +78,7 @@ def test_an_alert_goes_only_to_the_number_bound_when_it_leaves(
     from dataclasses import replace
 
     directory.write_enrolment(account, replace(record, mobile=CAROL_NEW).to_json())
-    lock_again(stack, "carol")
+    stack.lock_again("carol")
     poller.run_pass()
     assert alerts_to(stack, CAROL) == []
     assert len(alerts_to(stack, CAROL_NEW)) == 1
@@ -111,7 +91,7 @@ def test_a_number_unbound_since_its_alert_cannot_raise_a_ticket_with_it(
     stack = notifier
     poller, _lease = stack.notifier()
     poller.run_pass()
-    lock_again(stack, "carol")
+    stack.lock_again("carol")
     poller.run_pass()
     assert len(alerts_to(stack, CAROL)) == 1
     # Carol moves to a new phone; the old number is someone else's now.

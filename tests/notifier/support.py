@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +97,12 @@ class NotifierStack:
         with self.admin() as admin:
             admin.modify(f"uid={uid},{PEOPLE_DN}", {"pwdAccountLockedTime": [(MODIFY_DELETE, [])]})
 
+    def lock_again(self, uid: str) -> None:
+        """Unlocked by an administrator, then locked again by wrong binds: a new lock event."""
+        self.admin_unlock(uid)
+        time.sleep(1.1)  # a lock time is to the second: the next lock is a new event
+        self.lock_by_wrong_binds(uid)
+
     def admin_lock(self, uid: str) -> None:
         with self.admin() as admin:
             assert admin.modify(f"uid={uid},{PEOPLE_DN}", {
@@ -113,6 +121,24 @@ class NotifierStack:
         dn = f"uid={uid},{PEOPLE_DN}"
         with Connection(Server(self.slapd.url), dn, password, auto_bind=True) as own:
             assert own.extend.standard.modify_password(dn, password, new_password)
+
+
+def two_pollers_running(notifiers: list[tuple[Notifier, RedisLease]],
+                        sent: Callable[[], list[Any]]) -> None:
+    """Run two pollers at once until something was sent (bounded: 20 s), then one second
+    more (the other poller's chance to duplicate), then stop both."""
+    stop = threading.Event()
+    pollers = [threading.Thread(target=n.run, args=(lease, stop)) for n, lease in notifiers]
+    for thread in pollers:
+        thread.start()
+    for _ in range(200):
+        if sent():
+            break
+        stop.wait(0.1)
+    stop.wait(1.0)
+    stop.set()
+    for thread in pollers:
+        thread.join(30)
 
 
 @contextmanager

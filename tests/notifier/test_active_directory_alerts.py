@@ -13,7 +13,6 @@ import asyncio
 import io
 import json
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from tests.directory.backends import SambaBackend
 from tests.directory.conftest import samba  # noqa: F401 - the shared session fixture
 from tests.engine.conftest import HASHER
 from tests.engine.conversation import RecordingRenderer, recording_audio
-from tests.notifier.support import NO_QUIET_HOURS, ForwardingTelegram
+from tests.notifier.support import NO_QUIET_HOURS, ForwardingTelegram, two_pollers_running
 
 pytestmark = pytest.mark.skipif(
     shutil.which("samba-tool") is None,
@@ -321,19 +320,7 @@ def test_a_fine_grained_policy_expiring_in_7_days_gets_its_reminder(
 def test_two_running_pollers_send_one_ad_alert(ad_stack: AdAlertStack) -> None:
     person = ad_stack.person()
     ad_stack.lock_by_wrong_binds(person)  # before either starts: within the first look-back
-    stop = threading.Event()
-    pollers = [threading.Thread(target=n.run, args=(lease, stop))
-               for n, lease in (ad_stack.notifier(), ad_stack.notifier())]
-    for thread in pollers:
-        thread.start()
-    for _ in range(200):  # bounded: at most 20 s
-        if ad_stack.sent():
-            break
-        stop.wait(0.1)
-    stop.wait(1.0)  # the other poller had its chances to duplicate
-    stop.set()
-    for thread in pollers:
-        thread.join(30)
+    two_pollers_running([ad_stack.notifier(), ad_stack.notifier()], ad_stack.sent)
     assert [a for _c, a, _t in ad_stack.sent()] == [str(person.telegram_id)]
 
 

@@ -11,7 +11,7 @@ from channels.telegram import TelegramNotifier
 from tests.channels.telegram.harness import ALICE_TELEGRAM_ID, TOKEN, harness
 from tests.channels.telegram.test_conversations import question_texts
 from tests.directory.test_openldap import binds
-from tests.notifier.support import NotifierStack
+from tests.notifier.support import NotifierStack, two_pollers_running
 
 CAROL = "+15550001003"
 
@@ -93,19 +93,7 @@ def test_a_second_poller_does_not_duplicate(stack: NotifierStack) -> None:
 
 def test_two_running_pollers_send_one_alert(stack: NotifierStack) -> None:
     stack.lock_by_wrong_binds("alice")  # before either starts: within the first look-back
-    stop = threading.Event()
-    pollers = [threading.Thread(target=n.run, args=(lease, stop))
-               for n, lease in (stack.notifier(), stack.notifier())]
-    for thread in pollers:
-        thread.start()
-    for _ in range(200):  # bounded: at most 20 s
-        if stack.sent():
-            break
-        stop.wait(0.1)
-    stop.wait(1.0)  # the other poller had its chances to duplicate
-    stop.set()
-    for thread in pollers:
-        thread.join(30)
+    two_pollers_running([stack.notifier(), stack.notifier()], stack.sent)
     assert len(stack.sent()) == 1
 
 
