@@ -29,11 +29,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from zxcvbn import zxcvbn
 
 from dialogs.messages import Message
+
+_zxcvbn_rs: ModuleType | None
+try:  # the Rust build of the same estimator where a wheel exists (pyproject.toml), else Python
+    import zxcvbn_rs_py as _zxcvbn_rs
+except ImportError:  # pragma: no cover - platforms without a wheel
+    _zxcvbn_rs = None
 
 __all__ = [
     "MESSAGES",
@@ -174,7 +181,30 @@ def _contains_personal(password: str, user_inputs: Sequence[str]) -> bool:
 
 
 def _zxcvbn(password: str, context: Sequence[str]) -> dict[str, Any]:
+    """zxcvbn's score and English feedback, in the Python package's shape."""
     candidate = password[:ZXCVBN_MAX_CHARS]
+    if _zxcvbn_rs is not None:
+        return _zxcvbn_rust(candidate, context)
+    return _zxcvbn_python(candidate, context)
+
+
+def _zxcvbn_rust(candidate: str, context: Sequence[str]) -> dict[str, Any]:
+    assert _zxcvbn_rs is not None
+    entropy = _zxcvbn_rs.zxcvbn(candidate, [str(word) for word in context])
+    feedback = entropy.feedback
+    if feedback is None:
+        return {"score": int(entropy.score), "feedback": {}}
+    warning = feedback.warning
+    return {
+        "score": int(entropy.score),
+        "feedback": {
+            "warning": str(warning) if warning is not None else "",
+            "suggestions": [str(text) for text in feedback.suggestions],
+        },
+    }
+
+
+def _zxcvbn_python(candidate: str, context: Sequence[str]) -> dict[str, Any]:
     with _ZXCVBN_LOCK:
         result: dict[str, Any] = zxcvbn(
             candidate, user_inputs=list(context), max_length=ZXCVBN_MAX_CHARS

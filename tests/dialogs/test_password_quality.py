@@ -173,6 +173,7 @@ def test_unknown_zxcvbn_feedback_falls_back_to_a_generic_hint(
     def fake(password: str, user_inputs: list[str], max_length: int) -> dict[str, Any]:
         return {"score": 1, "feedback": {"warning": "Something new.", "suggestions": []}}
 
+    monkeypatch.setattr(pq, "_zxcvbn_rs", None)  # the Python build, whose feedback is faked
     monkeypatch.setattr(pq, "zxcvbn", fake)
     verdict = assess_password("whatever-long-enough", RULES, user_inputs=())
     assert ids(verdict) == ["password.weak", "password.hint.longer"]
@@ -182,6 +183,7 @@ def test_weak_without_any_feedback_still_gets_a_hint(monkeypatch: pytest.MonkeyP
     def fake(password: str, user_inputs: list[str], max_length: int) -> dict[str, Any]:
         return {"score": 2, "feedback": {"warning": "", "suggestions": []}}
 
+    monkeypatch.setattr(pq, "_zxcvbn_rs", None)  # the Python build, whose feedback is faked
     monkeypatch.setattr(pq, "zxcvbn", fake)
     assert ids(assess_password("whatever-long-enough", RULES, user_inputs=())) == [
         "password.weak",
@@ -243,3 +245,36 @@ def test_every_id_literal_in_the_module_is_declared() -> None:
     source = (ROOT / "dialogs" / "password_quality.py").read_text(encoding="utf-8")
     literals = set(re.findall(r"\"(password\.[a-z_.]+)\"", source))
     assert literals == MESSAGE_IDS
+
+
+# -- the Rust and Python builds of zxcvbn agree (issue 13: the Rust one rates, ~10x cheaper) --
+
+_PARITY_SAMPLE = (
+    "password", "password123", "Tr0ub4dour&3", "correct horse battery staple", "qwertyuiop",
+    "aaaaaaaaaaaa", "abcabcabcabc", "1234567890", "Summer2024!", "alicemartin2024",
+    "P@ssw0rd", "letmein", "dragonfly-umbrella-87", "zxcvbnm", "Martin1987",
+    "01/02/1990", "drowssap", "iloveyou", "é" * 20, "NoNeedForSymbols",
+)
+
+
+def test_rust_and_python_zxcvbn_give_the_same_score_and_hints() -> None:
+    pytest.importorskip("zxcvbn_rs_py")
+    from dialogs import password_quality as quality
+
+    context = ["alice", "Alice Martin", "amartin", "example"]
+    for candidate in _PARITY_SAMPLE:
+        rust = quality._zxcvbn_rust(candidate, context)
+        python = quality._zxcvbn_python(candidate, context)
+        assert rust["score"] == python["score"], candidate
+        assert quality._hints(rust["feedback"]) == quality._hints(python["feedback"] or {}), (
+            candidate
+        )
+
+
+def test_the_rust_zxcvbn_is_the_one_that_rates_where_installed() -> None:
+    pytest.importorskip("zxcvbn_rs_py")
+    from dialogs import password_quality as quality
+
+    assert quality._zxcvbn_rs is not None
+    verdict = quality._judge("password123", PasswordRules(), ["alice"])
+    assert not verdict.ok and Message.of("password.hint.common") in verdict.problems
