@@ -36,9 +36,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import itertools
+import json
+import math
 import secrets
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from argon2 import PasswordHasher, Type
@@ -48,6 +51,7 @@ from dialogs.messages import Message
 from dialogs.number_words import convert_tokens, join_digit_runs
 
 __all__ = [
+    "MAX_JOINT_SETS",
     "MESSAGES",
     "MESSAGE_IDS",
     "MIN_ANSWER_LENGTH",
@@ -56,6 +60,8 @@ __all__ = [
     "Argon2AnswerHasher",
     "FastAnswerHasher",
     "enrolment_problems",
+    "joint_hashes",
+    "joint_secret",
     "normalise_answer",
 ]
 
@@ -146,6 +152,37 @@ def enrolment_problems(
     if len(user) >= MIN_ANSWER_LENGTH and user in compact:
         problems.append(Message.of("answers.contains_username"))
     return problems
+
+
+MAX_JOINT_SETS = 10
+"""An enrolment keeps one joint hash per set of questions a proof may ask (``joint_hashes``);
+past this many sets (many questions enrolled, several asked) it keeps none and proofs check
+answer by answer, as records written before joint hashes do."""
+
+
+def joint_secret(answers: Sequence[tuple[str, str]]) -> str:
+    """What a proof's answers are hashed as, together: the (question id, normalised answer)
+    pairs in question id order, as JSON (unambiguous whatever an answer holds).
+
+    One KDF then checks a whole proof (issue 13: one Argon2id per reset, not one per answer),
+    and a stolen record no longer lets each answer be guessed on its own: every guess must get
+    all the answers of a set right at once.
+    """
+    pairs = sorted((str(question), str(answer)) for question, answer in answers)
+    return json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
+
+
+def joint_hashes(hasher: AnswerHasher, answers: Sequence[tuple[str, str]],
+                 asked: int) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """One hash of ``joint_secret`` for every set of ``asked`` of these enrolled ``answers``
+    ((question id, normalised answer) pairs), keyed by the set's sorted question ids; none when
+    a proof asks fewer than two or there would be more than ``MAX_JOINT_SETS``."""
+    ids = sorted(question for question, _ in answers)
+    if asked < 2 or asked > len(ids) or math.comb(len(ids), asked) > MAX_JOINT_SETS:
+        return ()
+    by_id = dict(answers)
+    return tuple((subset, hasher.hash(joint_secret([(q, by_id[q]) for q in subset])))
+                 for subset in itertools.combinations(ids, asked))
 
 
 class AnswerHasher(Protocol):

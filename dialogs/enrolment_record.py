@@ -8,11 +8,16 @@ and Telegram id are the bound channel identities; ``voice_pin`` is an Argon2id h
 that must cool off (issue 10, DESIGN.md 5.13): 0 for a binding set at a first enrolment
 proven by the directory's mobile, or unchanged since a record written before these fields.
 A binding that moved less than ``binding_cooling_off_seconds`` ago is no possession factor.
+
+``joint`` (issue 13) holds one Argon2id hash per set of questions a proof may ask, of all that
+set's answers together (``dialogs.answers.joint_secret``): a proof then costs one KDF. A record
+written before it has none, and its proofs check answer by answer.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -30,6 +35,7 @@ class EnrolmentRecord:
     enrolled_at: float = 0.0
     mobile_changed_at: float = 0.0
     telegram_changed_at: float = 0.0
+    joint: tuple[tuple[tuple[str, ...], str], ...] = ()
 
     @property
     def bound(self) -> bool:
@@ -49,16 +55,24 @@ class EnrolmentRecord:
     def hash_for(self, question_id: str) -> str | None:
         return dict(self.questions).get(question_id)
 
+    def joint_hash_for(self, asked: Iterable[str]) -> str | None:
+        """The joint hash of exactly the questions ``asked`` (in any order), if kept."""
+        wanted = tuple(sorted(asked))
+        return next((stored for ids, stored in self.joint if ids == wanted), None)
+
     def next_epoch(self) -> EnrolmentRecord:
         return replace(self, epoch=self.epoch + 1)
 
     def to_json(self) -> str:
-        return json.dumps({
+        data: dict[str, Any] = {
             "v": VERSION, "questions": [{"id": q, "hash": h} for q, h in self.questions],
             "mobile": self.mobile, "telegram_id": self.telegram_id,
             "voice_pin": self.voice_pin, "language": self.language, "epoch": self.epoch,
             "enrolled_at": self.enrolled_at, "mobile_changed_at": self.mobile_changed_at,
-            "telegram_changed_at": self.telegram_changed_at}, separators=(",", ":"), sort_keys=True)
+            "telegram_changed_at": self.telegram_changed_at}
+        if self.joint:  # absent rather than empty: older records read back byte for byte
+            data["joint"] = [{"ids": list(ids), "hash": stored} for ids, stored in self.joint]
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @staticmethod
     def from_json(text: str | None) -> EnrolmentRecord | None:
@@ -70,6 +84,8 @@ class EnrolmentRecord:
             if data.get("v") != VERSION:
                 return None
             questions = tuple((str(q["id"]), str(q["hash"])) for q in data["questions"])
+            joint = tuple((tuple(sorted(str(q) for q in item["ids"])), str(item["hash"]))
+                          for item in data.get("joint", ()))
             return EnrolmentRecord(
                 questions=questions, mobile=str(data.get("mobile", "")),
                 telegram_id=str(data.get("telegram_id", "")),
@@ -77,6 +93,6 @@ class EnrolmentRecord:
                 language=str(data.get("language", "en")), epoch=int(data.get("epoch", 0)),
                 enrolled_at=float(data.get("enrolled_at", 0.0)),
                 mobile_changed_at=float(data.get("mobile_changed_at", 0.0)),
-                telegram_changed_at=float(data.get("telegram_changed_at", 0.0)))
+                telegram_changed_at=float(data.get("telegram_changed_at", 0.0)), joint=joint)
         except (ValueError, KeyError, TypeError):
             return None

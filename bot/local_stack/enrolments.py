@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dialogs.answers import AnswerHasher, normalise_answer
+from config.settings import DialogSettings
+from dialogs.answers import AnswerHasher, joint_hashes, normalise_answer
 from dialogs.directory_port import Directory
 from dialogs.enrolment_record import EnrolmentRecord
+
+QUESTIONS_ASKED = DialogSettings().questions_asked
 
 
 @dataclass(frozen=True)
@@ -40,15 +43,23 @@ def demo_answers(uid: str) -> dict[str, str]:
     raise KeyError(uid)
 
 
+def demo_record(enrolment: DemoEnrolment, hasher: AnswerHasher,
+                asked: int = QUESTIONS_ASKED) -> EnrolmentRecord:
+    """The record an enrolment through the bot would write for ``enrolment`` (joint hashes for
+    proofs that ask ``asked`` questions included)."""
+    answers = tuple((q, normalise_answer(a)) for q, a in enrolment.answers)
+    return EnrolmentRecord(
+        questions=tuple((q, hasher.hash(a)) for q, a in answers),
+        mobile=enrolment.mobile, telegram_id=enrolment.telegram_id,
+        voice_pin=hasher.hash(enrolment.voice_pin) if enrolment.voice_pin else "",
+        language=enrolment.language, joint=joint_hashes(hasher, answers, asked))
+
+
 def seed_enrolments(directory: Directory, hasher: AnswerHasher,
-                    enrolments: tuple[DemoEnrolment, ...] = DEMO_ENROLMENTS) -> None:
+                    enrolments: tuple[DemoEnrolment, ...] = DEMO_ENROLMENTS,
+                    asked: int = QUESTIONS_ASKED) -> None:
     for enrolment in enrolments:
         account = directory.find_account(enrolment.uid)
         if account is None:
             raise LookupError(enrolment.uid)
-        record = EnrolmentRecord(
-            questions=tuple((q, hasher.hash(normalise_answer(a))) for q, a in enrolment.answers),
-            mobile=enrolment.mobile, telegram_id=enrolment.telegram_id,
-            voice_pin=hasher.hash(enrolment.voice_pin) if enrolment.voice_pin else "",
-            language=enrolment.language)
-        directory.write_enrolment(account, record.to_json())
+        directory.write_enrolment(account, demo_record(enrolment, hasher, asked).to_json())

@@ -6,14 +6,17 @@ Bindings never move without possession (DESIGN.md 5.13): the Telegram id is boun
 enrolling from it, a mobile only when proven by a code in this conversation (or unchanged);
 an old binding is kept unless a proven one replaces it, never silently emptied.
 
-Answers are normalised and stored only as Argon2id hashes; while the conversation runs they
-exist only as keyed digests (to compare the second typing and refuse repeats).
+Answers are normalised and stored only as Argon2id hashes, each alone and, for every set of
+questions a proof may ask, together (``dialogs.answers.joint_hashes``: a proof costs one KDF).
+While the conversation runs they exist as keyed digests (to compare the second typing and
+refuse repeats) and, confirmed, sealed in the session until the last one is in
+(``dialogs.steps.held_answers``).
 """
 
 from __future__ import annotations
 
 from dialogs.actions import Choice
-from dialogs.answers import enrolment_problems, normalise_answer
+from dialogs.answers import enrolment_problems, joint_hashes, normalise_answer
 from dialogs.directory_port import (
     BindOutcome,
 )
@@ -23,6 +26,7 @@ from dialogs.flows import enrol_possession as possession
 from dialogs.flows.common import bound_channels, notices_to, start_flow
 from dialogs.messages import Message
 from dialogs.questions import QUESTION_IDS, question_words
+from dialogs.steps import held_answers
 from dialogs.steps.identify import audit_identity
 from dialogs.steps.password_link import link_possible, looked_up, password_typed_here, send_link
 from dialogs.steps.sign_in import check_current_password, take_login
@@ -70,6 +74,8 @@ def _signed_in(turn: Turn, outcome: BindOutcome) -> str:
         turn.say("enrol.change_first")
         return END
     turn.data.update(hashes=[], digests=[])
+    held_answers.drop(turn, _HELD)
+    turn.data.pop("joint", None)
     return "enrol:question"
 
 
@@ -186,6 +192,9 @@ def receive_question(turn: Turn) -> str:
     return "enrol:answer"
 
 
+_HELD = held_answers.ENROLMENT
+
+
 def prompt_answer(turn: Turn) -> None:
     turn.ask("enrol.ask_answer", secret_input=True, question_msg=str(turn.data["current"]))
 
@@ -219,10 +228,16 @@ def receive_answer_again(turn: Turn) -> str:
     if not turn.sealer.digests_equal(digest, str(turn.data.pop("pending", ""))):
         turn.say("enrol.answers_differ")
         return "enrol:answer"
-    turn.data["hashes"].append([turn.data.pop("current"), turn.services.hasher.hash(normalised)])
+    question = str(turn.data.pop("current"))
+    turn.data["hashes"].append([question, turn.services.hasher.hash(normalised)])
     turn.data["digests"].append(digest)
+    held_answers.hold(turn, _HELD, question, normalised)
     if len(turn.data["hashes"]) < turn.settings.questions_enrolled:
         return "enrol:question"
+    joint = joint_hashes(turn.services.hasher, held_answers.held(turn, _HELD),
+                         turn.settings.questions_asked)
+    held_answers.drop(turn, _HELD)
+    turn.data["joint"] = [[list(ids), stored] for ids, stored in joint]
     return "enrol:mobile"
 
 
@@ -329,6 +344,7 @@ def new_record(turn: Turn, before: EnrolmentRecord | None) -> EnrolmentRecord:
     moved_at = turn.now if before is not None or not turn.data.get("proven_mobile") else 0.0
     return EnrolmentRecord(
         questions=tuple((str(q), str(h)) for q, h in turn.data["hashes"]),
+        joint=tuple((tuple(str(q) for q in ids), str(h)) for ids, h in turn.data.get("joint", [])),
         mobile=mobile, telegram_id=telegram, voice_pin=str(turn.data.get("pin", "")),
         language=turn.session.language, enrolled_at=turn.now,
         mobile_changed_at=_changed_at(mobile, old.mobile, old.mobile_changed_at, moved_at),

@@ -18,7 +18,7 @@ from dialogs.flow import END, SAME, State
 from dialogs.messages import Message
 from dialogs.questions import choose_asked_questions, choose_decoy_questions
 from dialogs.sealing import Sealer
-from dialogs.steps import proof_record
+from dialogs.steps import held_answers, proof_record
 from dialogs.turn import Turn
 
 MAX_LOGIN = 256
@@ -133,6 +133,7 @@ def choose_questions(turn: Turn, account: Account | None) -> None:
         questions = (VOICE_PIN,)
     turn.data.update(questions=list(questions), answered=0, answers_ok=True)
     proof_record.forget(turn)
+    held_answers.drop(turn, held_answers.PROOF)
     if account is not None and record is not None and enrolled:
         proof_record.carry(turn, account, record, tuple(questions), pin_question=VOICE_PIN)
 

@@ -11,7 +11,9 @@ The excerpt is a few bytes, not JSON (issue 13: ≤ 1 KB per live conversation; 
 order asked (so no question id is kept), each packed to its salt and digest
 (``dialogs.packed_hashes``); the PIN's hash when the PIN is asked; the bound mobile and
 Telegram id with when they last moved (for the cooling-off); and 16 bytes of a keyed digest
-of the whole enrolment as read. 147 bytes for two Argon2id answers, 175 sealed.
+of the whole enrolment as read. 147 bytes for two Argon2id answers, 175 sealed. An enrolment
+with a joint hash for the questions asked (``EnrolmentRecord.joint``) carries that one hash
+instead of one per question: 98 bytes, and the proof costs one KDF.
 
 Nothing is lost by not re-reading: the verdict reads the account fresh, as it did, and a
 proof counts only if the enrolment is still the one its answers were checked against (that
@@ -34,10 +36,12 @@ from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.turn import Turn
 
 CARRIED = "proof_record"
-_FORMAT = 2  # the first byte; 1 was the JSON of a whole EnrolmentRecord, never released
+_FORMAT = 3  # the first byte; 3 adds the joint hash; 2 (none) is still read, for sessions
+_FORMAT_WITHOUT_JOINT = 2  # begun before an upgrade; 1 was JSON, never released
 _DIGEST_BYTES = 16  # 128 bits: matching another enrolment by chance is out of reach
 _MAX_FIELD = 0xFF
 _MAX_TIME = 0xFFFF_FFFF
+_NO_JOINT = 0xFF  # in place of a packed joint hash (whose first byte is a tag below 0xFF)
 
 
 @dataclass(frozen=True)
@@ -50,15 +54,18 @@ class ProofExcerpt:
     mobile_changed_at: float = 0.0
     telegram_changed_at: float = 0.0
     enrolled_as: bytes = bytes(_DIGEST_BYTES)  # of the enrolment read (module docstring)
+    joint: str = ""  # the joint hash of the questions asked; then ``hashes`` is empty
 
     @staticmethod
     def of(record: EnrolmentRecord, asked: tuple[str, ...], *, pin_question: str,
            enrolled_as: bytes = bytes(_DIGEST_BYTES)) -> ProofExcerpt:
+        joint = record.joint_hash_for(asked) if pin_question not in asked else None
         stored = dict(record.questions)
-        hashes = tuple(record.voice_pin if q == pin_question else stored.get(q, "")
-                       for q in asked)
+        hashes = () if joint else tuple(
+            record.voice_pin if q == pin_question else stored.get(q, "") for q in asked)
         return ProofExcerpt(hashes, record.mobile, record.telegram_id,
-                            record.mobile_changed_at, record.telegram_changed_at, enrolled_as)
+                            record.mobile_changed_at, record.telegram_changed_at, enrolled_as,
+                            joint or "")
 
     def hash_at(self, index: int) -> str | None:
         stored = self.hashes[index] if 0 <= index < len(self.hashes) else ""
@@ -77,6 +84,7 @@ class ProofExcerpt:
         out = bytearray([_FORMAT]) + self.enrolled_as + bytes([len(self.hashes)])
         for stored in self.hashes:
             out += packed_hashes.pack(stored)
+        out += packed_hashes.pack(self.joint) if self.joint else bytes([_NO_JOINT])
         for text in (self.mobile, self.telegram_id):
             out += _short_text(text)
         for moment in (self.mobile_changed_at, self.telegram_changed_at):
@@ -87,7 +95,7 @@ class ProofExcerpt:
     @staticmethod
     def unpack(data: bytes) -> ProofExcerpt:
         """The inverse of ``pack``; ``ValueError`` when malformed."""
-        if not data or data[0] != _FORMAT:
+        if not data or data[0] not in (_FORMAT, _FORMAT_WITHOUT_JOINT):
             raise ValueError("not a proof excerpt")
         at = 1 + _DIGEST_BYTES
         enrolled_as, count = data[1:at], _at(data, at)
@@ -96,6 +104,11 @@ class ProofExcerpt:
         for _ in range(count):
             stored, at = packed_hashes.unpack(data, at)
             hashes.append(stored)
+        joint = ""
+        if data[0] == _FORMAT and _at(data, at) == _NO_JOINT:
+            at += 1
+        elif data[0] == _FORMAT:
+            joint, at = packed_hashes.unpack(data, at)
         mobile, at = _read_short_text(data, at)
         telegram_id, at = _read_short_text(data, at)
         if len(data) != at + 8:
@@ -103,7 +116,7 @@ class ProofExcerpt:
         moments = (int.from_bytes(data[at:at + 4], "big"),
                    int.from_bytes(data[at + 4:at + 8], "big"))
         return ProofExcerpt(tuple(hashes), mobile, telegram_id, float(moments[0]),
-                            float(moments[1]), enrolled_as)
+                            float(moments[1]), enrolled_as, joint)
 
 
 def carry(turn: Turn, account: Account, record: EnrolmentRecord, asked: tuple[str, ...], *,

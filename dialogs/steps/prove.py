@@ -9,12 +9,12 @@ from __future__ import annotations
 import secrets
 
 from dialogs.actions import SendSms
-from dialogs.answers import normalise_answer
+from dialogs.answers import joint_secret, normalise_answer
 from dialogs.directory_port import Account
 from dialogs.enrolment_record import EnrolmentRecord
 from dialogs.flow import END, SAME, State, automatic
 from dialogs.messages import Message
-from dialogs.steps import proof_record
+from dialogs.steps import held_answers, proof_record
 from dialogs.steps.identify import VOICE_PIN, nobody_login, refuse_throttled, throttled
 from dialogs.turn import Turn
 
@@ -82,18 +82,55 @@ def receive_answer(turn: Turn) -> str:
         normalised = "".join(ch for ch in turn.event.text if ch.isdigit())
     else:
         normalised = normalise_answer(turn.event.text)
-    stored = record.hash_at(index) if record is not None else None
-    if stored is not None:
-        correct = turn.services.hasher.verify(stored, normalised)
+    if _together(record, questions):
+        # Held answers are not right yet: only the one check at the last answer decides.
+        turn.data["answers_ok"] = _check_together(turn, record, questions, index, normalised)
     else:
-        turn.services.hasher.burn(normalised)  # a decoy answer costs a real one's KDF work
-        correct = False
-    turn.data["answers_ok"] = bool(turn.data.get("answers_ok", True)) and correct
+        turn.data["answers_ok"] = bool(turn.data.get("answers_ok", True)) and _check_alone(
+            turn, record, index, normalised)
     turn.data["answered"] = index + 1
     if index + 1 < len(questions):
         return SAME
     turn.audit("answers", "ok" if turn.data["answers_ok"] else "failed")
     return "proof:code"
+
+
+_HELD = held_answers.PROOF
+
+
+def _together(record: proof_record.ProofExcerpt | None, questions: list[str]) -> bool:
+    """One KDF over all the answers, at the last one: for a decoy as for an enrolment with a
+    joint hash of these questions (a PIN, or one question, is one KDF anyway). An enrolment
+    written before joint hashes checks answer by answer."""
+    if VOICE_PIN in questions or len(questions) < 2:
+        return False
+    return record is None or bool(record.joint)
+
+
+def _check_together(turn: Turn, record: proof_record.ProofExcerpt | None,
+                    questions: list[str], index: int, normalised: str) -> bool:
+    """Hold every answer but the last, sealed; then one verify of them all, or the same work
+    for a decoy. Until then the answers count as wrong, so nothing passes half-checked."""
+    if index + 1 < len(questions):
+        held_answers.hold(turn, _HELD, str(questions[index]), normalised)
+        return False
+    answers = [*held_answers.held(turn, _HELD), (str(questions[index]), normalised)]
+    held_answers.drop(turn, _HELD)
+    secret = joint_secret(answers)
+    stored = record.joint if record is not None else ""
+    if stored and [q for q, _ in answers] == [str(q) for q in questions]:
+        return turn.services.hasher.verify(stored, secret)
+    turn.services.hasher.burn(secret)  # a decoy costs a real proof's KDF work
+    return False
+
+
+def _check_alone(turn: Turn, record: proof_record.ProofExcerpt | None, index: int,
+                 normalised: str) -> bool:
+    stored = record.hash_at(index) if record is not None else None
+    if stored is not None:
+        return turn.services.hasher.verify(stored, normalised)
+    turn.services.hasher.burn(normalised)  # a decoy answer costs a real one's KDF work
+    return False
 
 
 # -- possession ----------------------------------------------------------------------------------
@@ -189,6 +226,7 @@ def verdict(turn: Turn) -> str:
         # A new epoch: the next proof asks another subset (DESIGN.md 5.3).
         directory.write_enrolment(account, record.next_epoch().to_json())
     turn.data.update(proven=True, who_known=account.username)
+    held_answers.drop(turn, _HELD)
     for key in ("questions", "answered", "answers_ok", "possession_ok", "code_tries"):
         turn.data.pop(key, None)
     proof_record.forget(turn)

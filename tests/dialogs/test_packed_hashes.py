@@ -54,9 +54,9 @@ def test_the_excerpt_keeps_only_the_asked_hashes_in_order_and_round_trips() -> N
     excerpt = ProofExcerpt.of(enrolment, ("q.city", "q.pet"), pin_question="voice_pin",
                               enrolled_as=bytes(range(16)))
     packed = excerpt.pack()
-    # format, digest, count, two hashes of 49, mobile and Telegram id with their lengths,
-    # and two moments: 147 bytes where the JSON of the record was about 520
-    assert len(packed) == 1 + 16 + 1 + 2 * 49 + 13 + 10 + 8
+    # format, digest, count, two hashes of 49, no joint hash, mobile and Telegram id with
+    # their lengths, and two moments: 148 bytes where the JSON of the record was about 520
+    assert len(packed) == 1 + 16 + 1 + 2 * 49 + 1 + 13 + 10 + 8
     back = ProofExcerpt.unpack(packed)
     assert back.hashes == (enrolment.hash_for("q.city"), enrolment.hash_for("q.pet"))
     assert back.hash_at(2) is None
@@ -67,6 +67,33 @@ def test_the_excerpt_keeps_only_the_asked_hashes_in_order_and_round_trips() -> N
     assert back.settled("mobile", 1_700_000_001 + 60, 60)
     pin = ProofExcerpt.of(enrolment, ("voice_pin",), pin_question="voice_pin")
     assert pin.hashes == (enrolment.voice_pin,)
+
+
+def test_an_enrolment_with_a_joint_hash_carries_that_one_hash_for_the_questions_asked() -> None:
+    joint = OWASP.hash('[["q.city","lyon"],["q.pet","rex"]]')
+    enrolment = record(joint=((("q.city", "q.pet"), joint), (("q.pet", "q.school"), "other")))
+    excerpt = ProofExcerpt.of(enrolment, ("q.pet", "q.city"), pin_question="voice_pin",
+                              enrolled_as=bytes(range(16)))
+    assert excerpt.hashes == () and excerpt.joint == joint
+    packed = excerpt.pack()
+    assert len(packed) == 1 + 16 + 1 + 49 + 13 + 10 + 8  # 98 bytes: one hash, not two
+    back = ProofExcerpt.unpack(packed)
+    assert (back.joint, back.hashes, back.mobile) == (joint, (), enrolment.mobile)
+    # Questions with no joint hash kept, or the PIN: one hash per question, as before.
+    other = ProofExcerpt.of(enrolment, ("q.city", "q.school"), pin_question="voice_pin")
+    assert other.joint == "" and len(other.hashes) == 2
+    assert ProofExcerpt.of(enrolment, ("voice_pin",), pin_question="voice_pin").joint == ""
+
+
+def test_an_excerpt_sealed_before_joint_hashes_still_reads() -> None:
+    """Format 2 (no joint field) from a session begun before the upgrade."""
+    enrolment = record()
+    packed = ProofExcerpt.of(enrolment, ("q.city", "q.pet"), pin_question="voice_pin").pack()
+    cut = 1 + 16 + 1 + 2 * 49
+    older = b"\x02" + packed[1:cut] + packed[cut + 1:]
+    back = ProofExcerpt.unpack(older)
+    assert back.hashes == (enrolment.hash_for("q.city"), enrolment.hash_for("q.pet"))
+    assert back.joint == "" and back.mobile == enrolment.mobile
 
 
 def test_an_excerpt_that_cannot_be_packed_says_so() -> None:
