@@ -26,7 +26,7 @@ import redis
 from ldap3 import BASE, LEVEL, NONE, Connection, Server
 
 from bot.local_stack import LocalRedis, RedisInfo
-from bot.local_stack.enrolments import DEMO_ENROLMENTS, demo_answers
+from bot.local_stack.enrolments import DEMO_ENROLMENTS, DemoEnrolment, demo_answers, demo_record
 from bot.local_stack.ports import free_port, stop_process, wait_for_port
 from bot.local_stack.seed import (
     ADMIN_DN,
@@ -39,8 +39,7 @@ from bot.local_stack.seed import (
     seed_ldif,
 )
 from bot.local_stack.slapd import LocalStackError, slapd_config
-from dialogs.answers import AnswerHasher, normalise_answer
-from dialogs.enrolment_record import EnrolmentRecord
+from dialogs.answers import AnswerHasher
 
 REPO = Path(__file__).resolve().parents[2]
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
@@ -110,16 +109,12 @@ def enrolment_lines(hasher: AnswerHasher, users: Iterable[DemoUser]) -> dict[str
     LDIF: 3 Argon2 hashes in all instead of 3 per bench user)."""
     records: dict[str, str] = {}
     for enrolment in DEMO_ENROLMENTS:
-        records[enrolment.uid] = EnrolmentRecord(
-            questions=tuple((q, hasher.hash(normalise_answer(a))) for q, a in enrolment.answers),
-            mobile=enrolment.mobile, telegram_id=enrolment.telegram_id,
-            voice_pin=hasher.hash(enrolment.voice_pin) if enrolment.voice_pin else "",
-            language=enrolment.language).to_json()
-    shared = tuple((q, hasher.hash(normalise_answer(a)))
-                   for q, a in demo_answers(BENCH_ANSWERS_OF).items())
+        records[enrolment.uid] = demo_record(enrolment, hasher).to_json()
+    shared = demo_record(DemoEnrolment("bench", tuple(demo_answers(BENCH_ANSWERS_OF).items()),
+                                       ""), hasher)
     for user in users:
         if user.uid.startswith("bench"):
-            records[user.uid] = EnrolmentRecord(questions=shared, mobile=user.mobile).to_json()
+            records[user.uid] = replace(shared, mobile=user.mobile).to_json()
     return records
 
 
@@ -133,6 +128,7 @@ class BenchSlapd:
         self.users = DEMO_USERS + bench_users(users)
         self.hasher = hasher
         self.process: subprocess.Popen[bytes] | None = None
+        self.enrolments: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -144,7 +140,7 @@ class BenchSlapd:
         config = slapd_config(self.workdir) + (
             f'\ndatabase monitor\naccess to * by dn.exact="{ADMIN_DN}" read by * none\n')
         (self.workdir / "slapd.conf").write_text(config)
-        enrolments = enrolment_lines(self.hasher, self.users)
+        enrolments = self.enrolments = enrolment_lines(self.hasher, self.users)
         # The enrolment goes into the seed (an extra attribute), as write_enrolment stores it.
         ldif = seed_ldif(tuple(
             replace(user, extra=(*user.extra, ("sspmEnrolment", enrolments[user.uid])))
