@@ -281,6 +281,10 @@ class TwilioStandIn:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Twilio's API keeps connections alive; an HTTP/1.0 stand-in made the product open
+            # a new connection per SMS, a cost the real service does not impose.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 form = parse_qs(self.rfile.read(length).decode())
