@@ -242,11 +242,14 @@ class RedisStats:
                 - self.overhead)
 
     def key_bytes(self, prefix: str) -> dict[str, tuple[int, int]]:
-        """Kind (the key's first segment after the prefix) -> (keys, MEMORY USAGE bytes)."""
+        """Kind -> (keys, MEMORY USAGE bytes). A tagged key ``{prefix}{<tag>}:<kind>``
+        (``bot.redis_keys``) is of its last segment, any other of its first after the prefix."""
         kinds: dict[str, tuple[int, int]] = {}
         for key in self.client.scan_iter(match=prefix + "*", count=1000):
             name = key.decode() if isinstance(key, bytes) else str(key)
-            kind = name[len(prefix):].split(":", 1)[0]
+            rest = name[len(prefix):]
+            kind = ("{tag}:" + rest.rsplit(":", 1)[-1] if rest.startswith("{")
+                    else rest.split(":", 1)[0])
             size = int(cast(int | None, self.client.memory_usage(key, samples=0)) or 0)
             count, total = kinds.get(kind, (0, 0))
             kinds[kind] = (count + 1, total + size)
