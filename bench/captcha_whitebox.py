@@ -1,8 +1,9 @@
 """White-box attack on the image captcha: the attacker has our code and renders labelled samples.
 
-Run from the repository root (NumPy only, about 2-4 minutes on 2 CPUs with the defaults):
+Run from the repository root (NumPy only, about 7 minutes on 2 CPUs with the defaults):
 
     .venv/bin/python bench/captcha_whitebox.py [--renderer ours|before] [--train 3000] [--test 300]
+                                               [--only win-mlp,win2d-mlp,...]
 
 ``before`` is the renderer as it was before issue 11 (``bench/captcha_before.py``, a frozen copy).
 
@@ -20,7 +21,14 @@ with each of these strategies (each prints its exact-solve rate; "best" is the b
   win-knn no segmentation: a window slides over the picture, 1-NN (glyph classes + a "junk" class
           learned from between-glyph windows) scores each position, dynamic programming picks the
           best-scoring glyph positions with learned advances, for every allowed length;
-  win-mlp the same with a small NumPy neural network (one hidden layer) instead of 1-NN.
+  win-mlp the same with a small NumPy neural network (one hidden layer) instead of 1-NN;
+  win2d-mlp glyph-sized 2-D windows instead of full-height ones: trained on windows centred on
+          each glyph's full ink box (the attacker instruments ``_render_with_glyph_boxes`` when
+          the renderer has it) with windows half a glyph above or below, between glyphs and past
+          the ends as junk; a test picture is scored at every (x, y), each column keeps its best
+          row, and the same DP decodes. Not fooled by glyphs at random heights;
+  win2d-pyr the same, each training picture resized by its own glyphs' height and each test
+          picture read at 7 sizes (a pyramid), the best decoding kept: for a random word size.
 
 For segmenting strategies each candidate glyph count allowed by the renderer is tried and the one
 whose crops are nearest to the training set is kept (a variable length gives nothing for free).
@@ -64,6 +72,7 @@ class Sample:
     text: str
     png: bytes
     boxes: list[tuple[int, int]]
+    boxes2d: list[tuple[int, int, int, int]] | None = None
 
 
 BoxedRender = Callable[[str, int], tuple[bytes, list[tuple[int, int]]]]
@@ -84,11 +93,18 @@ def load_target(name: str) -> tuple[Target, BoxedRender, list[int]]:
 
 
 def make_samples(target: Target, render: BoxedRender, n: int, seed0: int) -> list[Sample]:
+    """Labelled pictures; with each glyph's full ink box too when the renderer can say it."""
+    render2d = getattr(target, "_render_with_glyph_boxes", None)
     out = []
     for i in range(n):
         text = target.random_text()
-        png, boxes = render(text, seed0 + i)
-        out.append(Sample(text, png, boxes))
+        if render2d is not None:
+            png, boxes2d = render2d(text, seed0 + i)
+            boxes = [(x0, x1) for x0, _, x1, _ in boxes2d]
+            out.append(Sample(text, png, boxes, boxes2d))
+        else:
+            png, boxes = render(text, seed0 + i)
+            out.append(Sample(text, png, boxes))
     return out
 
 
@@ -578,6 +594,139 @@ def window_strategy(
     return rate
 
 
+WIN2 = (12, 16)  # 2-D windows: glyph-sized window (width x height) resized to this
+
+
+class Windows2d:
+    """Glyph-sized windows at every (x, y): the picture is resized once so that a window of the
+    learned glyph size becomes WIN2 pixels, and windows are cut from it with a stride of 1.
+
+    Scale-normalised: each training picture is resized by its own glyphs' median height (the
+    attacker knows the boxes), and a test picture is read at several sizes (a pyramid), keeping
+    the best decoding, so a random size per word gives nothing for free.
+    """
+
+    PYRAMID = (0.72, 0.8, 0.9, 1.0, 1.12, 1.25, 1.4)
+
+    def __init__(self, train: list[Sample], pyramid: bool) -> None:
+        self.pyramid = pyramid
+        self.scales = self.PYRAMID if pyramid else (1.0,)
+        widths = [x1 - x0 for s in train for x0, _, x1, _ in s.boxes2d or []]
+        heights = [y1 - y0 for s in train for _, y0, _, y1 in s.boxes2d or []]
+        self.height = float(np.median(heights))
+        self.fx = WIN2[0] / (float(np.median(widths)) + 2)
+        self.fy = WIN2[1] / (self.height + 4)
+        self.pad = (WIN2[1], WIN2[0])
+
+    def scaled(self, png: bytes, factor: float = 1.0) -> Array:
+        dark, _ = darkness(png)
+        h, w = dark.shape
+        size = (max(round(w * self.fx * factor), 1), max(round(h * self.fy * factor), 1))
+        img = Image.fromarray((dark * 255).astype(np.uint8)).resize(size, Image.Resampling.BILINEAR)
+        small = np.asarray(img, dtype=np.float32) / 255
+        return np.pad(small, ((self.pad[0], self.pad[0]), (self.pad[1], self.pad[1])))
+
+    def cut(self, big: Array, cx: float, cy: float, factor: float = 1.0) -> Array:
+        x0 = round(cx * self.fx * factor) + self.pad[1] - WIN2[0] // 2
+        y0 = round(cy * self.fy * factor) + self.pad[0] - WIN2[1] // 2
+        x0 = min(max(x0, 0), big.shape[1] - WIN2[0])
+        y0 = min(max(y0, 0), big.shape[0] - WIN2[1])
+        return big[y0 : y0 + WIN2[1], x0 : x0 + WIN2[0]].ravel()
+
+    def training(self, train: list[Sample], alphabet: str) -> tuple[Array, Array]:
+        junk = len(alphabet)
+        xs, ys = [], []
+        rng = np.random.default_rng(2)
+        for s in train:
+            boxes = s.boxes2d or []
+            factor = 1.0
+            if self.pyramid:
+                factor = self.height / max(float(np.median([b[3] - b[1] for b in boxes])), 1.0)
+            big = self.scaled(s.png, factor)
+            centres = [((x0 + x1) / 2, (y0 + y1) / 2) for x0, y0, x1, y1 in boxes]
+            gh = WIN2[1] / (self.fy * factor)
+            gw = WIN2[0] / (self.fx * factor)
+            for (cx, cy), ch in zip(centres, s.text.upper(), strict=True):
+                for _ in range(3):
+                    jx, jy = rng.uniform(-1.5, 1.5, 2) / (self.fx * factor, self.fy * factor)
+                    xs.append(self.cut(big, cx + jx, cy + jy, factor))
+                    ys.append(alphabet.index(ch))
+                for dy in (-0.5, 0.5):  # the same column, a glyph half off: not a glyph
+                    xs.append(self.cut(big, cx, cy + dy * gh, factor))
+                    ys.append(junk)
+            pairs = itertools.pairwise(centres)
+            others = [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in pairs]
+            others += [(centres[0][0] - gw * 0.7, centres[0][1]),
+                       (centres[-1][0] + gw * 0.7, centres[-1][1])]  # fmt: skip
+            for cx, cy in others:
+                xs.append(self.cut(big, cx + rng.uniform(-1, 1) * gw * 0.1, cy, factor))
+                ys.append(junk)
+        return np.array(xs), np.array(ys)
+
+    def column_scores(self, png: bytes, scorer: Callable[[Array], Array], factor: float) -> Array:
+        """Per window column (stride 1 in the resized picture): the scores of the best row
+        (largest glyph-versus-junk margin), shape (columns, classes + 1)."""
+        big = self.scaled(png, factor)
+        win = np.lib.stride_tricks.sliding_window_view(big, (WIN2[1], WIN2[0]))
+        rows, cols = win.shape[:2]
+        sc = scorer(win.reshape(rows * cols, -1)).reshape(rows, cols, -1)
+        margin = sc[:, :, :-1].max(axis=2) - sc[:, :, -1]
+        best = np.argmax(margin, axis=0)
+        out: Array = sc[best, np.arange(cols)]
+        return out
+
+
+def window2d_strategy(
+    name: str,
+    win: Windows2d,
+    scorer: Callable[[Array], Array],
+    test: list[Sample],
+    valid: list[Sample],
+    lengths: list[int],
+    geo: Geometry,
+    alphabet: str,
+) -> float:
+    n_cls = len(alphabet)
+    # Advances measured in glyph heights (training pictures are normalised by them).
+    slack = 0.15 if win.pyramid else 0.0
+    sgeo = Geometry(
+        geo.wmin, geo.wmax, geo.win, max(int(geo.amin * win.fx * (1 - slack)), 1),
+        int(geo.amax * win.fx * (1 + slack)) + 1,
+    )  # fmt: skip
+
+    def read(s: Sample) -> dict[int, tuple[float, str]]:
+        out: dict[int, tuple[float, str]] = {}
+        for factor in win.scales:
+            sc = win.column_scores(s.png, scorer, factor)
+            glyph_sc = sc[:, :n_cls] - sc[:, n_cls : n_cls + 1]
+            positions = np.arange(len(sc))
+            for k in lengths:
+                if len(positions) < k:
+                    continue
+                score, path = decode(glyph_sc, positions, k, sgeo, 1)
+                if k not in out or score > out[k][0]:
+                    text = "".join(alphabet[int(np.argmax(sc[i, :n_cls]))] for i in path)
+                    out[k] = (score, text)
+        return out
+
+    vreads = [read(s) for s in valid]
+    biases = np.linspace(-3, 3, 25) if len(lengths) > 1 else np.array([0.0])
+    scale = np.median([abs(v[0]) / k for r in vreads for k, v in r.items()] or [1.0])
+    biases = biases * scale
+
+    def pick(r: dict[int, tuple[float, str]], bias: float) -> str:
+        return max(r.items(), key=lambda kv: kv[1][0] + bias * kv[0])[1][1] if r else ""
+
+    def solved_with(b: float) -> int:
+        return sum(pick(r, b) == s.text.upper() for r, s in zip(vreads, valid, strict=True))
+
+    bias = max(biases, key=solved_with)
+    solved = sum(pick(read(s), bias) == s.text.upper() for s in test)
+    rate = 100 * solved / len(test)
+    print(f"  {name:8s}: {rate:5.1f} %  ({solved}/{len(test)})")
+    return rate
+
+
 def main(argv: Iterable[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--renderer", choices=("ours", "before"), default="ours")
@@ -653,6 +802,21 @@ def main(argv: Iterable[str] | None = None) -> None:
                 "win-mlp", mlp.log_proba, test, valid, lengths, geo, alphabet
             )
         print(f"  (windows: {len(wx)} training windows, {time.perf_counter() - t1:.0f} s)")
+    for name2d, pyramid in (("win2d-mlp", False), ("win2d-pyr", True)):
+        if not want(name2d) or train[0].boxes2d is None:
+            continue
+        t1 = time.perf_counter()
+        w2 = Windows2d(train, pyramid)
+        x2, y2 = w2.training(train, alphabet)
+        mlp2 = Mlp(x2.shape[1], len(alphabet) + 1)
+        mlp2.fit(x2, y2, epochs=args.mlp_epochs)
+        rates[name2d] = window2d_strategy(
+            name2d, w2, mlp2.log_proba, test, valid, lengths, geo, alphabet
+        )
+        print(f"  ({name2d}: {len(x2)} training windows, {time.perf_counter() - t1:.0f} s)")
+    if not rates:
+        print("no strategy ran (the 2-D window ones need _render_with_glyph_boxes)")
+        return
     best = max(rates, key=lambda n: rates[n])
     print(
         f"white-box best strategy: {best} {rates[best]:.1f} %  "

@@ -81,6 +81,7 @@ _INK = 255
 
 _FontType = ImageFont.FreeTypeFont | ImageFont.ImageFont
 Box = tuple[int, int]
+Box4 = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -157,11 +158,19 @@ class ImageCaptchaRenderer:
         ``seed`` makes the distortions reproducible (tests, benchmarks); by default they are
         seeded from ``secrets`` so two renders of one text differ.
         """
-        return self._render_with_boxes(text, seed)[0]
+        return self._render_with_glyph_boxes(text, seed)[0]
 
     def _render_with_boxes(self, text: str, seed: int | None = None) -> tuple[bytes, list[Box]]:
         """The PNG and each glyph's horizontal ink extent (for the benchmarks' attacker, who
         has this code anyway; never sent anywhere)."""
+        png, boxes = self._render_with_glyph_boxes(text, seed)
+        return png, [(x0, x1) for x0, _, x1, _ in boxes]
+
+    def _render_with_glyph_boxes(
+        self, text: str, seed: int | None = None
+    ) -> tuple[bytes, list[Box4]]:
+        """The PNG and each glyph's ink box (x0, y0, x1, y1) before the final wave (for the
+        benchmarks' glyph-sized window attacker, who has this code anyway)."""
         chars = self._chars_for(text)
         rng = random.Random(secrets.randbits(64) if seed is None else seed)  # noqa: S311 - jitter only
         canvas = _background(self.width, self.height, rng)
@@ -191,7 +200,7 @@ class ImageCaptchaRenderer:
         ink_width = box[2] - box[0] if box else self._font_size // 2
         return _Glyph(mask=tile, ink_width=ink_width)
 
-    def _draw_glyphs(self, canvas: Image.Image, chars: str, rng: random.Random) -> list[Box]:
+    def _draw_glyphs(self, canvas: Image.Image, chars: str, rng: random.Random) -> list[Box4]:
         """Glyphs side by side with small random gaps, each in a random font and warp."""
         glyphs = [rng.choice(self._glyphs[char]) for char in chars]
         scales = [rng.uniform(0.82, 1.12) for _ in glyphs]
@@ -208,7 +217,7 @@ class ImageCaptchaRenderer:
             span = room
         x = (self.width - span) / 2 + rng.uniform(-0.5, 0.5) * (room - span)
         half = self._tile / 2
-        boxes: list[Box] = []
+        boxes: list[Box4] = []
         for i, (glyph, scale, stretch, width) in enumerate(
             zip(glyphs, scales, stretches, widths, strict=True)
         ):
@@ -218,11 +227,11 @@ class ImageCaptchaRenderer:
             left, top = round(cx - half), round(cy - half)
             canvas.paste(_INK, (left, top), tile)
             bbox = tile.getbbox() or (0, 0, tile.width, tile.height)
-            boxes.append((left + bbox[0], left + bbox[2]))
+            boxes.append((left + bbox[0], top + bbox[1], left + bbox[2], top + bbox[3]))
             x += width + (gaps[i] if i < len(gaps) else 0)
         return boxes
 
-    def _draw_clutter(self, canvas: Image.Image, boxes: list[Box], rng: random.Random) -> None:
+    def _draw_clutter(self, canvas: Image.Image, boxes: list[Box4], rng: random.Random) -> None:
         """One long wave of stem width and ink colour through the word (it links the glyphs)."""
         draw = ImageDraw.Draw(canvas)
         w, h = canvas.size
@@ -232,7 +241,7 @@ class ImageCaptchaRenderer:
         period = w * rng.uniform(0.45, 0.7)
         phase = rng.uniform(0, math.tau)
         x_from = boxes[0][0] - rng.uniform(0, 0.3) * self._font_size
-        x_to = boxes[-1][1] + rng.uniform(0, 0.3) * self._font_size
+        x_to = boxes[-1][2] + rng.uniform(0, 0.3) * self._font_size
         steps = max(2, int((x_to - x_from) / 8))
         points = [
             (x, y0 + amp * math.sin(math.tau * x / period + phase))

@@ -143,3 +143,17 @@ def test_bad_parameters_are_refused() -> None:
         ImageCaptchaRenderer(min_length=5, max_length=4)
     with pytest.raises(ValueError, match="alphabet"):
         ImageCaptchaRenderer(alphabet="AA")
+
+
+def test_glyph_boxes_for_the_bench_match_the_horizontal_ones(
+    renderer: ImageCaptchaRenderer,
+) -> None:
+    """The white-box bench's attacker instruments both (it has this code anyway)."""
+    png, boxes = renderer._render_with_glyph_boxes("ACEHKR", seed=5)
+    assert (png, [(x0, x1) for x0, _, x1, _ in boxes]) == renderer._render_with_boxes(
+        "ACEHKR", seed=5
+    )
+    assert len(boxes) == 6
+    for x0, y0, x1, y1 in boxes:
+        assert x0 < x1 and y0 < y1
+    assert [b[0] for b in boxes] == sorted(b[0] for b in boxes)  # left to right
