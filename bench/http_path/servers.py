@@ -26,7 +26,20 @@ import redis
 from ldap3 import BASE, LEVEL, NONE, Connection, Server
 
 from bot.local_stack import LocalRedis, RedisInfo
-from bot.local_stack.enrolments import DEMO_ENROLMENTS, DemoEnrolment, demo_answers, demo_record
+from bot.local_stack.enrolments import DEMO_ENROLMENTS, DemoEnrolment, demo_answers
+
+try:
+    from bot.local_stack.enrolments import demo_record
+except ImportError:  # a tree from before joint answer hashes (this bench copied into it)
+    from dialogs.answers import normalise_answer
+    from dialogs.enrolment_record import EnrolmentRecord
+
+    def demo_record(enrolment: DemoEnrolment, hasher: AnswerHasher) -> EnrolmentRecord:
+        return EnrolmentRecord(
+            questions=tuple((q, hasher.hash(normalise_answer(a))) for q, a in enrolment.answers),
+            mobile=enrolment.mobile, telegram_id=enrolment.telegram_id,
+            voice_pin=hasher.hash(enrolment.voice_pin) if enrolment.voice_pin else "",
+            language=enrolment.language)
 from bot.local_stack.ports import free_port, stop_process, wait_for_port
 from bot.local_stack.seed import (
     ADMIN_DN,
