@@ -575,7 +575,13 @@ def window_strategy(
             out[k] = (score, "".join(alphabet[int(np.argmax(sc[i, :n_cls]))] for i in path))
         return out
 
-    # The length bias (per glyph) is tuned on a validation set, as an attacker would.
+    return solve_rate(name, read, valid, test, lengths)
+
+
+def solve_rate(name: str, read: Callable[[Sample], dict[int, tuple[float, str]]],
+               valid: list[Sample], test: list[Sample], lengths: list[int]) -> float:
+    """Exact solves on ``test``, each picture's length chosen by a per-glyph bias tuned on
+    ``valid`` (as an attacker would); ``read`` gives each length's best (score, text)."""
     vreads = [read(s) for s in valid]
     biases = np.linspace(-3, 3, 25) if len(lengths) > 1 else np.array([0.0])
     scale = np.median([abs(v[0]) / k for r in vreads for k, v in r.items()] or [1.0])
@@ -709,22 +715,7 @@ def window2d_strategy(
                     out[k] = (score, text)
         return out
 
-    vreads = [read(s) for s in valid]
-    biases = np.linspace(-3, 3, 25) if len(lengths) > 1 else np.array([0.0])
-    scale = np.median([abs(v[0]) / k for r in vreads for k, v in r.items()] or [1.0])
-    biases = biases * scale
-
-    def pick(r: dict[int, tuple[float, str]], bias: float) -> str:
-        return max(r.items(), key=lambda kv: kv[1][0] + bias * kv[0])[1][1] if r else ""
-
-    def solved_with(b: float) -> int:
-        return sum(pick(r, b) == s.text.upper() for r, s in zip(vreads, valid, strict=True))
-
-    bias = max(biases, key=solved_with)
-    solved = sum(pick(read(s), bias) == s.text.upper() for s in test)
-    rate = 100 * solved / len(test)
-    print(f"  {name:8s}: {rate:5.1f} %  ({solved}/{len(test)})")
-    return rate
+    return solve_rate(name, read, valid, test, lengths)
 
 
 def main(argv: Iterable[str] | None = None) -> None:

@@ -22,6 +22,8 @@ from tests.engine.conftest import HASHER, CountingHasher
 from tests.engine.conversation import Conversation
 
 NEW_PASSWORD = "Juniper-Harbour-Lantern-64"
+BOB_ANSWERS = (("q.first_pet", "Pistachio"), ("q.first_school", "Riverside Elementary"),
+               ("q.childhood_street", "Elm Lane"))
 
 
 def record_of(app: Application, uid: str) -> EnrolmentRecord:
@@ -121,11 +123,9 @@ def test_held_answers_live_sealed_and_only_until_the_last_answer(
 def test_an_enrolment_through_the_bot_writes_joint_hashes_that_prove(
         conversation: Conversation, app: Application, hasher: CountingHasher) -> None:
     c = conversation
-    bob = demo_user("bob")
-    answers = {"q.first_pet": "Pistachio", "q.first_school": "Riverside Elementary",
-               "q.childhood_street": "Elm Lane"}
+    answers = dict(BOB_ANSWERS)
     c.through_captcha("bob", flow="enrol")
-    c.say(bob.password)
+    c.say(demo_user("bob").password)
     c.say(c.last_code())
     for question, answer in answers.items():
         c.choose(question)
