@@ -74,7 +74,7 @@ def _signed_in(turn: Turn, outcome: BindOutcome) -> str:
         turn.say("enrol.change_first")
         return END
     turn.data.update(hashes=[], digests=[])
-    held_answers.drop(turn, _HELD)
+    held_answers.drop(turn, held_answers.ENROLMENT)
     turn.data.pop("joint", None)
     return "enrol:question"
 
@@ -192,9 +192,6 @@ def receive_question(turn: Turn) -> str:
     return "enrol:answer"
 
 
-_HELD = held_answers.ENROLMENT
-
-
 def prompt_answer(turn: Turn) -> None:
     turn.ask("enrol.ask_answer", secret_input=True, question_msg=str(turn.data["current"]))
 
@@ -231,12 +228,12 @@ def receive_answer_again(turn: Turn) -> str:
     question = str(turn.data.pop("current"))
     turn.data["hashes"].append([question, turn.services.hasher.hash(normalised)])
     turn.data["digests"].append(digest)
-    held_answers.hold(turn, _HELD, question, normalised)
+    held_answers.hold(turn, held_answers.ENROLMENT, question, normalised)
     if len(turn.data["hashes"]) < turn.settings.questions_enrolled:
         return "enrol:question"
-    joint = joint_hashes(turn.services.hasher, held_answers.held(turn, _HELD),
+    joint = joint_hashes(turn.services.hasher, held_answers.held(turn, held_answers.ENROLMENT),
                          turn.settings.questions_asked)
-    held_answers.drop(turn, _HELD)
+    held_answers.drop(turn, held_answers.ENROLMENT)
     turn.data["joint"] = [[list(ids), stored] for ids, stored in joint]
     return "enrol:mobile"
 

@@ -95,9 +95,6 @@ def receive_answer(turn: Turn) -> str:
     return "proof:code"
 
 
-_HELD = held_answers.PROOF
-
-
 def _together(record: proof_record.ProofExcerpt | None, questions: list[str]) -> bool:
     """One KDF over all the answers, at the last one: for a decoy as for an enrolment with a
     joint hash of these questions (a PIN, or one question, is one KDF anyway). An enrolment
@@ -112,10 +109,10 @@ def _check_together(turn: Turn, record: proof_record.ProofExcerpt | None,
     """Hold every answer but the last, sealed; then one verify of them all, or the same work
     for a decoy. Until then the answers count as wrong, so nothing passes half-checked."""
     if index + 1 < len(questions):
-        held_answers.hold(turn, _HELD, str(questions[index]), normalised)
+        held_answers.hold(turn, held_answers.PROOF, str(questions[index]), normalised)
         return False
-    answers = [*held_answers.held(turn, _HELD), (str(questions[index]), normalised)]
-    held_answers.drop(turn, _HELD)
+    answers = [*held_answers.held(turn, held_answers.PROOF), (str(questions[index]), normalised)]
+    held_answers.drop(turn, held_answers.PROOF)
     secret = joint_secret(answers)
     stored = record.joint if record is not None else ""
     if stored and [q for q, _ in answers] == [str(q) for q in questions]:
@@ -226,7 +223,6 @@ def verdict(turn: Turn) -> str:
         # A new epoch: the next proof asks another subset (DESIGN.md 5.3).
         directory.write_enrolment(account, record.next_epoch().to_json())
     turn.data.update(proven=True, who_known=account.username)
-    held_answers.drop(turn, _HELD)
     for key in ("questions", "answered", "answers_ok", "possession_ok", "code_tries"):
         turn.data.pop(key, None)
     proof_record.forget(turn)
