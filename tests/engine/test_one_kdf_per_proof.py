@@ -160,3 +160,20 @@ def test_an_enrolment_written_before_joint_hashes_still_proves(
     c.say(c.last_code())
     assert not c.said("proof.failed"), c.text()
     assert c.asks("password.ask_new"), c.text()
+
+
+def test_held_answers_of_parallel_conversations_never_mix(conversation: Conversation) -> None:
+    """Two conversations on one account, interleaved: one holds a right first answer, the
+    other a wrong one; each proof is decided by its own answers only."""
+    right = demo_answers("alice")
+    good, bad = conversation.other("parallel-good"), conversation.other("parallel-bad")
+    good.through_captcha("alice")
+    bad.through_captcha("ALICE")
+    good.say(right[good.asked_question()])
+    bad.say("Not the pet at all")
+    bad.say(right[bad.asked_question()])  # a right second answer after a wrong first
+    good.say(right[good.asked_question()])
+    good.say(good.last_code())
+    assert good.asks("password.ask_new"), good.text()
+    bad.say(bad.last_code())
+    assert bad.said("proof.failed") and bad.ended(), bad.text()
